@@ -1,0 +1,590 @@
+//! Code generation: checks the options against the function, then rewrites the function into a
+//! handful of calls into `traced_chat::__private` (the runtime does the work).
+//!
+//! Shapes of the generated body (`S` stands for the span local, `P` for `#krate::__private`):
+//!
+//! ```text
+//! let S = P::FnSpan::start("name");
+//! S.set_attribute("key", value);                                   // per `fields(...)` entry
+//! { use P::{RecordPromptKind as _, DisplayPromptKind as _};
+//!   (&&P::Prompt(&prompt)).__traced_chat_record_prompt(&S); }      // unless the prompt is skipped
+//! P::run(S, move || { <fake return> { body } })                     // sync fn
+//! P::instrument(S, async move { <fake return> { body } }).await     // async fn
+//! P::instrument(S, (move || { body })())                           // fn -> impl Future
+//! Box::pin(P::instrument(S, async move { .. }))                     // #[async_trait] method
+//! ```
+//!
+//! With `skip(response)` the calls are `run_unrecorded` / `instrument_unrecorded`.
+
+use proc_macro2::{Group, Span, TokenStream, TokenTree};
+use quote::{ToTokens, quote, quote_spanned};
+use syn::ext::IdentExt as _;
+use syn::spanned::Spanned as _;
+use syn::visit_mut::VisitMut;
+use syn::{
+    Error, Expr, ExprAsync, ExprCall, Ident, LitStr, Result, ReturnType, Stmt, Token, Type,
+    TypeParamBound, UnOp,
+};
+
+use crate::attr::{self, Args, Errors};
+use crate::item::{self, TracedFn};
+
+/// The whole attribute: `Ok` is the expansion; `Err` goes to [`fallback`].
+///
+/// Options and the function's shape are checked the same way whether `otel` is on or off; with
+/// `otel` off the function is then returned exactly as written.
+pub(crate) fn expand(args: TokenStream, item: TokenStream, otel: bool) -> Result<TokenStream> {
+    let mut errors = Errors::default();
+    let (args, args_result) = attr::parse(args);
+    let args_ok = args_result.is_ok();
+    errors.ok(args_result);
+    let func = match item::parse(item.clone()) {
+        Ok(func) => func,
+        Err(error) => {
+            errors.push(error);
+            return Err(errors.finish().expect_err("an error was just pushed"));
+        }
+    };
+    func.check_shape(&mut errors);
+    let prompt = errors
+        .ok(resolve_prompt(&args, &func, args_ok))
+        .flatten();
+    errors.finish()?;
+    if !otel {
+        return Ok(item);
+    }
+    Ok(instrument(&args, &func, prompt))
+}
+
+/// Our errors, followed by the item exactly as written: the user sees what is wrong with the
+/// attribute, not a cascade of errors about a function that has disappeared.
+pub(crate) fn fallback(error: Error, item: TokenStream) -> TokenStream {
+    let mut out = error.into_compile_error();
+    out.extend(item);
+    out
+}
+
+/// The expression recorded as the prompt, and where its errors should point.
+pub(crate) struct PromptExpr {
+    tokens: TokenStream,
+    span: Span,
+}
+
+/// What to record as the prompt: `prompt = …` (checked to start at an argument), else the
+/// argument named `prompt`; `None` when the prompt is skipped.
+fn resolve_prompt(args: &Args, func: &TracedFn, args_ok: bool) -> Result<Option<PromptExpr>> {
+    if !args.records_prompt() {
+        return Ok(None);
+    }
+    if let Some(option) = &args.prompt {
+        check_prompt_root(&option.expr, func)?;
+        return Ok(Some(PromptExpr {
+            tokens: option.expr.to_token_stream(),
+            span: option.expr.span(),
+        }));
+    }
+    match func.prompt_arg() {
+        Some(ident) => Ok(Some(PromptExpr {
+            tokens: ident.to_token_stream(),
+            span: ident.span(),
+        })),
+        // A mistake in the options (say, a misspelt `prompt`) is the likelier cause: say that.
+        None if !args_ok => Ok(None),
+        None => Err(Error::new(
+            func.sig.ident.span(),
+            format!(
+                "`{}` has no argument named `prompt`: name the prompt argument `prompt`, \
+                 choose it with `#[traced_chat(prompt = my_arg)]`, \
+                 or record no prompt with `#[traced_chat(skip(prompt))]`",
+                func.sig.ident.unraw()
+            ),
+        )),
+    }
+}
+
+/// `prompt = …` must be an argument, or a simple expression on one (`request.text`,
+/// `request.messages()`, `&items[0]`, `self.prompt`).
+fn check_prompt_root(expr: &Expr, func: &TracedFn) -> Result<()> {
+    let fn_name = func.sig.ident.unraw();
+    let Some(root) = expression_root(expr) else {
+        return Err(Error::new_spanned(
+            expr,
+            "`prompt` takes an argument, or a field or method call on one \
+             (`prompt = request.text`); compute anything else inside the function",
+        ));
+    };
+    if root == "self" {
+        if func.has_receiver() {
+            return Ok(());
+        }
+        return Err(Error::new(
+            root.span(),
+            format!("`{fn_name}` has no `self` argument"),
+        ));
+    }
+    let names = func.arg_names();
+    if names.contains(&root) {
+        return Ok(());
+    }
+    let listed = if names.is_empty() && !func.has_receiver() {
+        "it has no arguments".to_owned()
+    } else {
+        let mut all: Vec<String> = Vec::new();
+        if func.has_receiver() {
+            all.push("`self`".to_owned());
+        }
+        all.extend(names.iter().map(|name| format!("`{name}`")));
+        format!("its arguments are {}", all.join(", "))
+    };
+    Err(Error::new(
+        root.span(),
+        format!("`{root}` is not an argument of `{fn_name}`; {listed}"),
+    ))
+}
+
+/// The variable a simple place-like expression starts from.
+fn expression_root(expr: &Expr) -> Option<&Ident> {
+    match expr {
+        Expr::Path(path) if path.qself.is_none() && path.attrs.is_empty() => path.path.get_ident(),
+        Expr::Field(e) => expression_root(&e.base),
+        Expr::MethodCall(e) => expression_root(&e.receiver),
+        Expr::Index(e) => expression_root(&e.expr),
+        Expr::Paren(e) => expression_root(&e.expr),
+        Expr::Group(e) => expression_root(&e.expr),
+        Expr::Reference(e) => expression_root(&e.expr),
+        Expr::Unary(e) if matches!(e.op, UnOp::Deref(_)) => expression_root(&e.expr),
+        _ => None,
+    }
+}
+
+/// How the body runs, decided from the syntax of the function.
+enum Shape<'a> {
+    /// `fn`: the body runs in a closure inside the span.
+    Sync,
+    /// `async fn`: the body becomes an instrumented `async move` block.
+    Async,
+    /// `fn f() -> impl Future<…>`: the future the body returns is instrumented.
+    ImplFuture,
+    /// `#[async_trait]` output: the last statement is `Box::pin(async move { … })`, whose
+    /// async block is instrumented (as tracing-attributes' `AsyncInfo` does).
+    AsyncTrait {
+        before: &'a [Stmt],
+        call: &'a ExprCall,
+        block: &'a ExprAsync,
+    },
+}
+
+fn shape(func: &TracedFn) -> Shape<'_> {
+    if func.sig.asyncness.is_some() {
+        return Shape::Async;
+    }
+    if let Some((before, call, block)) = boxed_async_block(func) {
+        return Shape::AsyncTrait {
+            before,
+            call,
+            block,
+        };
+    }
+    if returns_impl_future(&func.sig.output) {
+        return Shape::ImplFuture;
+    }
+    Shape::Sync
+}
+
+/// The body ends in `Box::pin(async move { … })`, as `#[async_trait]` writes it.
+fn boxed_async_block(func: &TracedFn) -> Option<(&[Stmt], &ExprCall, &ExprAsync)> {
+    let (last, before) = func.body.stmts()?.split_last()?;
+    let Stmt::Expr(Expr::Call(call), None) = last else {
+        return None;
+    };
+    let Expr::Path(path) = &*call.func else {
+        return None;
+    };
+    let segments: Vec<_> = path.path.segments.iter().map(|s| &s.ident).collect();
+    let is_box_pin = matches!(segments.as_slice(), [.., b, p] if *b == "Box" && *p == "pin");
+    match (is_box_pin, call.args.len(), call.args.first()) {
+        (true, 1, Some(Expr::Async(block))) => Some((before, call, block)),
+        _ => None,
+    }
+}
+
+/// `-> impl Future<Output = …>` (any path ending in `Future`, other bounds allowed).
+fn returns_impl_future(output: &ReturnType) -> bool {
+    let ReturnType::Type(_, ty) = output else {
+        return false;
+    };
+    let mut ty = &**ty;
+    while let Type::Paren(inner) = ty {
+        ty = &inner.elem;
+    }
+    let Type::ImplTrait(impl_trait) = ty else {
+        return false;
+    };
+    impl_trait.bounds.iter().any(|bound| match bound {
+        TypeParamBound::Trait(t) => t.path.segments.last().is_some_and(|s| s.ident == "Future"),
+        _ => false,
+    })
+}
+
+/// The expanded function.
+fn instrument(args: &Args, func: &TracedFn, prompt: Option<PromptExpr>) -> TokenStream {
+    let krate = args.krate();
+    // A name the user's code cannot see (mixed-site hygiene), so an argument called
+    // `__traced_chat_span` still works.
+    let span = Ident::new("__traced_chat_span", Span::mixed_site());
+    let (return_type, return_span) = match &func.sig.output {
+        ReturnType::Type(_, ty) => (erase_impl_trait(ty), ty.span()),
+        // No return type: point at the function's name.
+        ReturnType::Default => (quote!(()), func.sig.ident.span()),
+    };
+    // Paths whose errors should point at the return type (an unsupported response type).
+    let private = respan(quote!(#krate::__private), return_span);
+    let (run, instrument) = if args.records_response() {
+        (quote!(#private::run), quote!(#private::instrument))
+    } else {
+        (
+            quote!(#private::run_unrecorded),
+            quote!(#private::instrument_unrecorded),
+        )
+    };
+
+    let prelude = prelude(args, func, &krate, &span, prompt);
+    let block = func.body.block();
+    let fake_return = fake_return(&return_type, return_span);
+    let body = match shape(func) {
+        Shape::Sync => quote_spanned! {return_span=>
+            #prelude
+            #run(#span, move || { #fake_return #block })
+        },
+        Shape::Async => quote_spanned! {return_span=>
+            #prelude
+            #instrument(#span, async move { #fake_return #block }).await
+        },
+        Shape::ImplFuture => {
+            let future = Ident::new("__traced_chat_future", Span::mixed_site());
+            quote_spanned! {return_span=>
+                #prelude
+                #[allow(clippy::redundant_closure_call)]
+                let #future = (move || #block)();
+                #instrument(#span, #future)
+            }
+        }
+        Shape::AsyncTrait {
+            before,
+            call,
+            block,
+        } => {
+            let (attrs, pin) = (&call.attrs, &call.func);
+            quote! {
+                #prelude
+                #(#before)*
+                #(#attrs)* #pin(#instrument(#span, #block))
+            }
+        }
+    };
+
+    let TracedFn {
+        attrs,
+        vis,
+        defaultness,
+        sig,
+        body: original,
+    } = func;
+    let inner_attrs = original.inner_attrs();
+    quote! {
+        #(#attrs)*
+        #vis #defaultness #sig {
+            #(#inner_attrs)*
+            #body
+        }
+    }
+}
+
+/// Starts the span, sets `fields(...)`, records the prompt.
+fn prelude(
+    args: &Args,
+    func: &TracedFn,
+    krate: &TokenStream,
+    span: &Ident,
+    prompt: Option<PromptExpr>,
+) -> TokenStream {
+    let name = args.name.clone().unwrap_or_else(|| {
+        let ident = &func.sig.ident;
+        LitStr::new(&ident.unraw().to_string(), ident.span())
+    });
+    let fields = args.fields.iter().map(|field| {
+        let (key, value) = (&field.key, &field.value);
+        quote!(#span.set_attribute(#key, #value);)
+    });
+    let record_prompt = prompt.map(|PromptExpr { tokens, span: at }| {
+        // Spanned at the prompt: a type that cannot be recorded is reported there.
+        let private = respan(quote!(#krate::__private), at);
+        quote_spanned! {at=>
+            {
+                #[allow(unused_imports)]
+                use #private::{DisplayPromptKind as _, RecordPromptKind as _};
+                (&&#private::Prompt(&#tokens)).__traced_chat_record_prompt(&#span);
+            }
+        }
+    });
+    quote! {
+        let #span = #krate::__private::FnSpan::start(#name);
+        #(#fields)*
+        #record_prompt
+    }
+}
+
+/// tracing-attributes' "fake return edge": an unreachable `return` of the declared type, so the
+/// body's type is checked against the signature and errors point at the user's code.
+fn fake_return(return_type: &TokenStream, span: Span) -> TokenStream {
+    let fake = Ident::new("__traced_chat_fake", Span::mixed_site());
+    quote_spanned! {span=>
+        #[allow(
+            unknown_lints,
+            unreachable_code,
+            clippy::diverging_sub_expression,
+            clippy::empty_loop,
+            clippy::let_unit_value,
+            clippy::let_with_type_underscore,
+            clippy::needless_return,
+            clippy::unreachable
+        )]
+        if false {
+            let #fake: #return_type = loop {};
+            return #fake;
+        }
+    }
+}
+
+/// The return type with every `impl Trait` replaced by `_`, usable in a `let`.
+fn erase_impl_trait(ty: &Type) -> TokenStream {
+    struct Eraser;
+    impl VisitMut for Eraser {
+        fn visit_type_mut(&mut self, ty: &mut Type) {
+            if let Type::ImplTrait(impl_trait) = ty {
+                let underscore = Token![_](impl_trait.impl_token.span);
+                *ty = syn::parse_quote!(#underscore);
+            } else {
+                syn::visit_mut::visit_type_mut(self, ty);
+            }
+        }
+    }
+    let mut ty = ty.clone();
+    Eraser.visit_type_mut(&mut ty);
+    ty.into_token_stream()
+}
+
+/// `tokens` with every span set to `span` (paths resolve the same; errors point at `span`).
+fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut tt| {
+            if let TokenTree::Group(group) = &tt {
+                let mut new = Group::new(group.delimiter(), respan(group.stream(), span));
+                new.set_span(span);
+                tt = TokenTree::Group(new);
+            } else {
+                tt.set_span(span);
+            }
+            tt
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn expand_ok(args: TokenStream, item: TokenStream, otel: bool) -> String {
+        match expand(args, item, otel) {
+            Ok(out) => out.to_string(),
+            Err(e) => panic!("unexpected error: {e}"),
+        }
+    }
+
+    fn expand_errors(args: TokenStream, item: TokenStream) -> Vec<String> {
+        let on = expand(args.clone(), item.clone(), true).expect_err("an error");
+        let off = expand(args, item, false).expect_err("an error");
+        let on: Vec<String> = on.into_iter().map(|e| e.to_string()).collect();
+        let off: Vec<String> = off.into_iter().map(|e| e.to_string()).collect();
+        assert_eq!(on, off, "errors must not depend on the feature");
+        on
+    }
+
+    /// Feature off: the output is the input, token for token.
+    #[test]
+    fn feature_off_emits_the_function_as_written() {
+        let cases = [
+            (quote!(), quote!(fn call(prompt: &str) -> String { prompt.to_owned() })),
+            (
+                quote!(name = "answer", skip(response), fields(user.id = 7)),
+                quote!(
+                    /// Docs.
+                    #[inline]
+                    pub(crate) async fn call<T: Into<String>>(&self, prompt: T) -> Result<String, E>
+                    where
+                        T: Send,
+                    {
+                        #![allow(unused)]
+                        let p = prompt.into();
+                        Ok(p)
+                    }
+                ),
+            ),
+            (
+                quote!(skip(prompt)),
+                quote!(fn f() -> impl core::future::Future<Output = String> { async { String::new() } }),
+            ),
+        ];
+        for (args, item) in cases {
+            assert_eq!(expand_ok(args, item.clone(), false), item.to_string());
+        }
+    }
+
+    #[test]
+    fn sync_expansion() {
+        let out = expand_ok(
+            quote!(fields(user.id = id)),
+            quote!(#[must_use] pub fn call(prompt: &str, id: u64) -> String { prompt.to_owned() }),
+            true,
+        );
+        for expected in [
+            "# [must_use] pub fn call (prompt : & str , id : u64) -> String {",
+            "let __traced_chat_span = :: traced_chat :: __private :: FnSpan :: start (\"call\") ;",
+            "__traced_chat_span . set_attribute (\"user.id\" , id) ;",
+            "(&& :: traced_chat :: __private :: Prompt (& prompt)) . __traced_chat_record_prompt (& __traced_chat_span) ;",
+            ":: traced_chat :: __private :: run (__traced_chat_span , move || {",
+            "let __traced_chat_fake : String = loop { } ;",
+            "{ prompt . to_owned () } }) }",
+        ] {
+            assert!(out.contains(expected), "missing `{expected}` in\n{out}");
+        }
+    }
+
+    #[test]
+    fn async_expansion() {
+        let out = expand_ok(
+            quote!(name = "ask", skip(response), crate = my::tc),
+            quote!(async fn call(&self, prompt: String) -> u8 { 1 }),
+            true,
+        );
+        for expected in [
+            "async fn call (& self , prompt : String) -> u8 {",
+            "my :: tc :: __private :: FnSpan :: start (\"ask\")",
+            "my :: tc :: __private :: instrument_unrecorded (__traced_chat_span , async move {",
+            "{ 1 } }) . await }",
+        ] {
+            assert!(out.contains(expected), "missing `{expected}` in\n{out}");
+        }
+        assert!(!out.contains("traced_chat ::"), "{out}");
+    }
+
+    #[test]
+    fn impl_future_expansion() {
+        let out = expand_ok(
+            quote!(),
+            quote!(fn call(prompt: String) -> impl ::core::future::Future<Output = String> + Send { async move { prompt } }),
+            true,
+        );
+        assert!(out.contains("let __traced_chat_future = (move || { async move { prompt } }) () ;"), "{out}");
+        assert!(out.contains(":: traced_chat :: __private :: instrument (__traced_chat_span , __traced_chat_future)"), "{out}");
+    }
+
+    #[test]
+    fn async_trait_expansion() {
+        let out = expand_ok(
+            quote!(content = false),
+            quote!(
+                fn call<'life0, 'async_trait>(&'life0 self, prompt: String)
+                    -> ::core::pin::Pin<Box<dyn ::core::future::Future<Output = String> + Send + 'async_trait>>
+                where 'life0: 'async_trait, Self: 'async_trait
+                {
+                    Box::pin(async move { let __self = self; let prompt = prompt; prompt })
+                }
+            ),
+            true,
+        );
+        assert!(
+            out.contains("Box :: pin (:: traced_chat :: __private :: instrument_unrecorded (__traced_chat_span , async move {"),
+            "{out}"
+        );
+        assert!(!out.contains("Prompt"), "content = false records no prompt:\n{out}");
+    }
+
+    #[test]
+    fn prompt_option_and_default_name() {
+        let out = expand_ok(
+            quote!(prompt = request.messages()),
+            quote!(fn r#type(request: Request) -> String { todo!() }),
+            true,
+        );
+        assert!(out.contains("start (\"type\")"), "{out}");
+        assert!(out.contains("Prompt (& request . messages ())"), "{out}");
+    }
+
+    #[test]
+    fn prompt_errors() {
+        let errors = expand_errors(quote!(), quote!(fn call(text: &str) -> String { todo!() }));
+        assert_eq!(errors.len(), 1);
+        assert!(errors[0].starts_with("`call` has no argument named `prompt`: name the prompt argument `prompt`"), "{errors:?}");
+
+        let errors = expand_errors(quote!(prompt = txt), quote!(fn call(&self, text: &str, (a, b): (u8, u8)) {}));
+        assert_eq!(errors, ["`txt` is not an argument of `call`; its arguments are `self`, `text`, `a`, `b`"]);
+
+        let errors = expand_errors(quote!(prompt = self.text), quote!(fn call(text: &str) {}));
+        assert_eq!(errors, ["`call` has no `self` argument"]);
+
+        let errors = expand_errors(quote!(prompt = format!("{}", a)), quote!(fn call(a: &str) {}));
+        assert!(errors[0].starts_with("`prompt` takes an argument, or a field"), "{errors:?}");
+
+        // skip(prompt) and content = false need no prompt argument.
+        expand_ok(quote!(skip(prompt)), quote!(fn call() {}), true);
+        expand_ok(quote!(content = false), quote!(fn call() {}), true);
+        // `prompt = …` on a receiver or inside a pattern.
+        expand_ok(quote!(prompt = self.prompt), quote!(fn call(&self) {}), true);
+        expand_ok(quote!(prompt = *p), quote!(fn call((p, _): (&str, u8)) {}), true);
+    }
+
+    #[test]
+    fn errors_are_combined() {
+        // A bad option and a `const fn`: both reported.
+        let errors = expand_errors(quote!(nmae = "x"), quote!(const fn call(prompt: &str) {}));
+        assert_eq!(errors.len(), 2, "{errors:?}");
+        assert!(errors[0].starts_with("unknown option `nmae`"));
+        assert!(errors[1].contains("`const fn`"));
+        // An option error hides the "no prompt argument" error it probably causes.
+        let errors = expand_errors(quote!(promt = text), quote!(fn call(text: &str) {}));
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        // Valid options are still checked against the function when another one is wrong.
+        let errors = expand_errors(quote!(name = 1, prompt = txt), quote!(fn call(text: &str) {}));
+        assert_eq!(errors.len(), 2, "{errors:?}");
+    }
+
+    #[test]
+    fn not_a_function_keeps_the_item() {
+        let item = quote!(struct S;);
+        let error = expand(quote!(), item.clone(), true).err().unwrap();
+        assert_eq!(error.to_string(), "`#[traced_chat]` goes on a function, not on a struct");
+        let out = fallback(error, item).to_string();
+        assert!(out.starts_with(":: core :: compile_error !"), "{out}");
+        assert!(out.ends_with("struct S ;"), "{out}");
+    }
+
+    #[test]
+    fn impl_trait_is_erased_in_the_fake_return() {
+        let ty: Type = syn::parse_quote!(Result<Box<impl Fn() -> u8>, impl Display>);
+        assert_eq!(erase_impl_trait(&ty).to_string(), "Result < Box < _ > , _ >");
+    }
+
+    #[test]
+    fn shapes() {
+        let f = |tokens| item::parse(tokens).ok().unwrap();
+        assert!(matches!(shape(&f(quote!(fn a() {}))), Shape::Sync));
+        assert!(matches!(shape(&f(quote!(async fn a() {}))), Shape::Async));
+        assert!(matches!(shape(&f(quote!(fn a() -> impl Future<Output = ()> { async {} }))), Shape::ImplFuture));
+        assert!(matches!(shape(&f(quote!(fn a() -> (impl Send + std::future::Future<Output = ()>) { async {} }))), Shape::ImplFuture));
+        assert!(matches!(shape(&f(quote!(fn a() -> impl Iterator<Item = u8> { None.into_iter() }))), Shape::Sync));
+        assert!(matches!(shape(&f(quote!(fn a() -> Pin<Box<dyn Future<Output = ()>>> { Box::pin(async move {}) }))), Shape::AsyncTrait { .. }));
+        assert!(matches!(shape(&f(quote!(fn a() -> Pin<Box<dyn Future<Output = ()>>> { Box::pin(fut()) }))), Shape::Sync));
+    }
+}

@@ -1,0 +1,290 @@
+//! How prompts and responses become span attributes: the [`RecordPrompt`] and
+//! [`RecordResponse`] traits and the [`Recorder`] they write through.
+
+use std::borrow::Cow;
+use std::fmt::Display;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use async_openai::error::OpenAIError;
+use async_openai::types::chat::CreateChatCompletionResponse;
+
+#[cfg(feature = "otel")]
+use opentelemetry::{
+    Context, KeyValue,
+    trace::{Status, TraceContextExt},
+};
+
+use crate::attributes;
+
+/// Writes a prompt, a response or an error onto the span of a `#[traced_chat]` call.
+///
+/// Handed to [`RecordPrompt`] and [`RecordResponse`] implementations. With the `otel` feature
+/// off every method does nothing.
+#[derive(Debug, Clone, Copy)]
+pub struct Recorder<'a> {
+    #[cfg(feature = "otel")]
+    cx: &'a Context,
+    #[cfg(not(feature = "otel"))]
+    _life: core::marker::PhantomData<&'a ()>,
+}
+
+impl<'a> Recorder<'a> {
+    #[cfg(feature = "otel")]
+    pub(crate) fn new(cx: &'a Context) -> Self {
+        Recorder { cx }
+    }
+
+    #[cfg(not(feature = "otel"))]
+    pub(crate) fn new() -> Self {
+        Recorder {
+            _life: core::marker::PhantomData,
+        }
+    }
+
+    /// Whether anything written will be kept (a sampled-out or no-op span keeps nothing): check
+    /// it before doing costly work such as formatting.
+    #[inline]
+    pub fn is_recording(&self) -> bool {
+        #[cfg(feature = "otel")]
+        {
+            self.cx.span().is_recording()
+        }
+        #[cfg(not(feature = "otel"))]
+        {
+            false
+        }
+    }
+
+    /// Records `text` as the prompt ([`openai.prompt`](attributes::OPENAI_PROMPT)).
+    #[inline]
+    pub fn prompt(&self, text: &str) {
+        self.text(attributes::OPENAI_PROMPT, text);
+    }
+
+    /// Records `text` as the response ([`openai.response`](attributes::OPENAI_RESPONSE)).
+    #[inline]
+    pub fn response(&self, text: &str) {
+        self.text(attributes::OPENAI_RESPONSE, text);
+    }
+
+    /// Records how many choices the response had, when there were several.
+    #[inline]
+    pub fn choice_count(&self, count: usize) {
+        #[cfg(feature = "otel")]
+        if count > 1 {
+            self.cx.span().set_attribute(KeyValue::new(
+                attributes::OPENAI_RESPONSE_CHOICE_COUNT,
+                i64::try_from(count).unwrap_or(i64::MAX),
+            ));
+        }
+        #[cfg(not(feature = "otel"))]
+        let _ = count;
+    }
+
+    /// Marks the call as failed: status ERROR with `message`, and
+    /// [`error.type`](attributes::ERROR_TYPE) = `error_type` (a short, stable name).
+    #[inline]
+    pub fn error(&self, error_type: &str, message: &str) {
+        #[cfg(feature = "otel")]
+        {
+            let span = self.cx.span();
+            if span.is_recording() {
+                span.set_attribute(KeyValue::new(attributes::ERROR_TYPE, error_type.to_owned()));
+                span.set_status(Status::error(message.to_owned()));
+            }
+        }
+        #[cfg(not(feature = "otel"))]
+        let _ = (error_type, message);
+    }
+
+    #[inline]
+    fn text(&self, key: &'static str, text: &str) {
+        #[cfg(feature = "otel")]
+        {
+            let span = self.cx.span();
+            if span.is_recording() {
+                span.set_attribute(KeyValue::new(key, text.to_owned()));
+            }
+        }
+        #[cfg(not(feature = "otel"))]
+        let _ = (key, text);
+    }
+}
+
+/// A value that can be recorded as the prompt of a `#[traced_chat]` function.
+///
+/// Any [`Display`] type is recorded through `to_string` without implementing this trait;
+/// implement it for a type that is not `Display`, or to record it differently.
+///
+/// ```
+/// use traced_chat::{RecordPrompt, Recorder};
+///
+/// struct Question { topic: String }
+///
+/// impl RecordPrompt for Question {
+///     fn record_prompt(&self, recorder: &Recorder<'_>) {
+///         recorder.prompt(&format!("Tell me about {}", self.topic));
+///     }
+/// }
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be recorded as a prompt",
+    label = "not a recordable prompt",
+    note = "implement `traced_chat::RecordPrompt` or `Display` for `{Self}`, or write `#[traced_chat(skip(prompt))]`"
+)]
+pub trait RecordPrompt {
+    /// Records `self` through `recorder` (usually with [`Recorder::prompt`]).
+    fn record_prompt(&self, recorder: &Recorder<'_>);
+}
+
+impl RecordPrompt for str {
+    #[inline]
+    fn record_prompt(&self, recorder: &Recorder<'_>) {
+        recorder.prompt(self);
+    }
+}
+
+impl RecordPrompt for String {
+    #[inline]
+    fn record_prompt(&self, recorder: &Recorder<'_>) {
+        recorder.prompt(self);
+    }
+}
+
+/// A value a `#[traced_chat]` function returns, recorded as its response.
+///
+/// Implemented for chat completions (the first choice's text), strings, `Option`, `Result` (an
+/// `Err` marks the span as failed), `()`, and references and smart pointers to those. Implement
+/// it for your own return types:
+///
+/// ```
+/// use traced_chat::{RecordResponse, Recorder};
+///
+/// struct Answer { text: String, confidence: f32 }
+///
+/// impl RecordResponse for Answer {
+///     fn record_response(&self, recorder: &Recorder<'_>) {
+///         recorder.response(&self.text);
+///     }
+/// }
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`#[traced_chat]` cannot record a `{Self}` as the response",
+    label = "the function returns `{Self}`, which does not implement `RecordResponse`",
+    note = "write `#[traced_chat(skip(response))]` to record no response, or implement `traced_chat::RecordResponse` for `{Self}`"
+)]
+pub trait RecordResponse {
+    /// Records `self` through `recorder` (usually with [`Recorder::response`] or
+    /// [`Recorder::error`]).
+    fn record_response(&self, recorder: &Recorder<'_>);
+}
+
+impl RecordResponse for () {
+    #[inline]
+    fn record_response(&self, _: &Recorder<'_>) {}
+}
+
+impl RecordResponse for str {
+    #[inline]
+    fn record_response(&self, recorder: &Recorder<'_>) {
+        recorder.response(self);
+    }
+}
+
+impl RecordResponse for String {
+    #[inline]
+    fn record_response(&self, recorder: &Recorder<'_>) {
+        recorder.response(self);
+    }
+}
+
+impl RecordResponse for Cow<'_, str> {
+    #[inline]
+    fn record_response(&self, recorder: &Recorder<'_>) {
+        recorder.response(self);
+    }
+}
+
+impl RecordResponse for CreateChatCompletionResponse {
+    fn record_response(&self, recorder: &Recorder<'_>) {
+        if let Some(content) = self
+            .choices
+            .first()
+            .and_then(|choice| choice.message.content.as_deref())
+        {
+            recorder.response(content);
+        }
+        recorder.choice_count(self.choices.len());
+    }
+}
+
+impl<T: RecordResponse> RecordResponse for Option<T> {
+    #[inline]
+    fn record_response(&self, recorder: &Recorder<'_>) {
+        if let Some(value) = self {
+            value.record_response(recorder);
+        }
+    }
+}
+
+impl<T: RecordResponse, E: Display + 'static> RecordResponse for Result<T, E> {
+    fn record_response(&self, recorder: &Recorder<'_>) {
+        match self {
+            Ok(value) => value.record_response(recorder),
+            Err(error) => {
+                if recorder.is_recording() {
+                    let error_type = error_type_of(error);
+                    recorder.error(&error_type, &error.to_string());
+                }
+            }
+        }
+    }
+}
+
+/// The `error.type` of an error returned by a `#[traced_chat]` function: for an
+/// [`OpenAIError`], its stable classification; otherwise the error type's name.
+fn error_type_of<E: 'static>(error: &E) -> Cow<'static, str> {
+    if let Some(error) = (error as &dyn core::any::Any).downcast_ref::<OpenAIError>() {
+        return crate::error::error_type(error);
+    }
+    Cow::Borrowed(short_type_name::<E>())
+}
+
+/// `core::any::type_name` without the module path or generic arguments.
+fn short_type_name<E>() -> &'static str {
+    let full = core::any::type_name::<E>();
+    let base = full.split('<').next().unwrap_or(full);
+    base.rsplit("::").next().unwrap_or(base)
+}
+
+macro_rules! forward_impls {
+    ($($ty:ty),*) => {$(
+        impl<T: RecordResponse + ?Sized> RecordResponse for $ty {
+            #[inline]
+            fn record_response(&self, recorder: &Recorder<'_>) {
+                (**self).record_response(recorder);
+            }
+        }
+        impl<T: RecordPrompt + ?Sized> RecordPrompt for $ty {
+            #[inline]
+            fn record_prompt(&self, recorder: &Recorder<'_>) {
+                (**self).record_prompt(recorder);
+            }
+        }
+    )*};
+}
+
+forward_impls!(&T, &mut T, Box<T>, Arc<T>, Rc<T>);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_type_names() {
+        assert_eq!(short_type_name::<OpenAIError>(), "OpenAIError");
+        assert_eq!(short_type_name::<Vec<String>>(), "Vec");
+        assert_eq!(short_type_name::<String>(), "String");
+    }
+}

@@ -1,0 +1,306 @@
+//! The span a `#[traced_chat]` function runs in, and the helpers the generated code calls.
+//!
+//! Everything here is reached by generated code through `traced_chat::__private`; nothing in
+//! this module is meant to be called by hand.
+
+use core::fmt::Display;
+use core::future::Future;
+use core::pin::Pin;
+use core::task::{Context as TaskContext, Poll};
+
+use crate::record::{RecordPrompt, RecordResponse, Recorder};
+
+#[cfg(feature = "otel")]
+use opentelemetry::{
+    Context, KeyValue,
+    trace::{SpanKind, Status, TraceContextExt, Tracer as _},
+};
+
+/// A span owned by a value: dropping it ends the span, with status ERROR if the thread is
+/// panicking, otherwise marked [`traced_chat.cancelled`](crate::attributes::TRACED_CHAT_CANCELLED)
+/// (the call never finished: a future or stream dropped early). Ending it explicitly first makes
+/// the drop a no-op, so a span is never ended twice.
+#[cfg(feature = "otel")]
+#[derive(Debug)]
+pub(crate) struct OwnedSpan {
+    cx: Context,
+}
+
+#[cfg(feature = "otel")]
+impl OwnedSpan {
+    /// Takes ownership of the span held by `cx`.
+    #[inline]
+    pub(crate) fn start(cx: Context) -> Self {
+        OwnedSpan { cx }
+    }
+
+    /// The context holding the span.
+    #[inline]
+    pub(crate) fn context(&self) -> &Context {
+        &self.cx
+    }
+
+    /// Ends the span.
+    #[inline]
+    pub(crate) fn end(self) {
+        self.cx.span().end();
+    }
+
+    /// Marks the span as failed by a panic and ends it.
+    pub(crate) fn end_panicked(&self) {
+        let span = self.cx.span();
+        if span.is_recording() {
+            span.set_attribute(KeyValue::new(crate::attributes::ERROR_TYPE, "panic"));
+            span.set_status(Status::error("panicked"));
+            span.end();
+        }
+    }
+}
+
+#[cfg(feature = "otel")]
+impl Drop for OwnedSpan {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.end_panicked();
+            return;
+        }
+        let span = self.cx.span();
+        if span.is_recording() {
+            span.set_attribute(KeyValue::new(
+                crate::attributes::TRACED_CHAT_CANCELLED,
+                true,
+            ));
+            span.end();
+        }
+    }
+}
+
+/// The span of one call of a `#[traced_chat]` function.
+///
+/// It is a child of the OpenTelemetry context current when it starts. Dropping it ends the span:
+/// with status ERROR if the thread is panicking, otherwise marked
+/// [`traced_chat.cancelled`](crate::attributes::TRACED_CHAT_CANCELLED) if the call never finished
+/// (a future dropped before completion).
+#[derive(Debug)]
+#[must_use = "the span ends when this value is dropped"]
+pub struct FnSpan {
+    #[cfg(feature = "otel")]
+    span: OwnedSpan,
+}
+
+impl FnSpan {
+    /// Starts an INTERNAL span named `name`, child of the current context.
+    #[inline]
+    pub fn start(name: &'static str) -> FnSpan {
+        #[cfg(feature = "otel")]
+        {
+            let parent = Context::current();
+            let tracer = crate::telemetry::tracer();
+            let span = tracer.build_with_context(
+                opentelemetry::trace::SpanBuilder::from_name(name).with_kind(SpanKind::Internal),
+                &parent,
+            );
+            FnSpan {
+                span: OwnedSpan::start(parent.with_span(span)),
+            }
+        }
+        #[cfg(not(feature = "otel"))]
+        {
+            let _ = name;
+            FnSpan {}
+        }
+    }
+
+    /// Sets an attribute given with `fields(key = value)`.
+    #[cfg(feature = "otel")]
+    #[inline]
+    pub fn set_attribute(&self, key: &'static str, value: impl Into<opentelemetry::Value>) {
+        self.span
+            .context()
+            .span()
+            .set_attribute(KeyValue::new(key, value.into()));
+    }
+
+    /// The recorder that prompt and response recording write through.
+    #[inline]
+    pub fn recorder(&self) -> Recorder<'_> {
+        #[cfg(feature = "otel")]
+        {
+            Recorder::new(self.span.context())
+        }
+        #[cfg(not(feature = "otel"))]
+        {
+            Recorder::new()
+        }
+    }
+
+    /// The OpenTelemetry context holding this span.
+    #[cfg(feature = "otel")]
+    pub fn context(&self) -> &Context {
+        self.span.context()
+    }
+
+    /// Records `value` as the response and ends the span.
+    fn finish<R: RecordResponse + ?Sized>(self, value: &R) {
+        value.record_response(&self.recorder());
+        self.end();
+    }
+
+    /// Ends the span without recording anything.
+    #[inline]
+    fn end(self) {
+        #[cfg(feature = "otel")]
+        self.span.end();
+    }
+
+    fn end_panicked(&self) {
+        #[cfg(feature = "otel")]
+        self.span.end_panicked();
+    }
+}
+
+/// Runs a sync body inside `span`, records what it returns and ends the span.
+#[inline]
+pub fn run<R: RecordResponse, F: FnOnce() -> R>(span: FnSpan, f: F) -> R {
+    let out = in_context(&span, f);
+    span.finish(&out);
+    out
+}
+
+/// Runs a sync body inside `span` and ends the span, recording nothing (`skip(response)`).
+#[inline]
+pub fn run_unrecorded<R, F: FnOnce() -> R>(span: FnSpan, f: F) -> R {
+    let out = in_context(&span, f);
+    span.end();
+    out
+}
+
+#[inline]
+fn in_context<R>(span: &FnSpan, f: impl FnOnce() -> R) -> R {
+    #[cfg(feature = "otel")]
+    let _guard = span.context().clone().attach();
+    #[cfg(not(feature = "otel"))]
+    let _ = span;
+    f()
+}
+
+/// Wraps an async body: the span is current at every poll, the output is recorded when the
+/// future completes, and the span ends then or when the future is dropped.
+#[inline]
+pub fn instrument<F: Future>(span: FnSpan, fut: F) -> Instrumented<F>
+where
+    F::Output: RecordResponse,
+{
+    Instrumented {
+        fut,
+        span: Some(span),
+        record: Some(record_output::<F::Output>),
+    }
+}
+
+/// As [`instrument`], recording nothing about the output (`skip(response)`).
+#[inline]
+pub fn instrument_unrecorded<F: Future>(span: FnSpan, fut: F) -> Instrumented<F> {
+    Instrumented {
+        fut,
+        span: Some(span),
+        record: None,
+    }
+}
+
+fn record_output<R: RecordResponse>(value: &R, span: &FnSpan) {
+    value.record_response(&span.recorder());
+}
+
+pin_project_lite::pin_project! {
+    /// A future running inside a [`FnSpan`]; see [`instrument`].
+    pub struct Instrumented<F: Future> {
+        // Declared first: dropped before the span, so child spans end before their parent.
+        #[pin]
+        fut: F,
+        span: Option<FnSpan>,
+        record: Option<fn(&F::Output, &FnSpan)>,
+    }
+}
+
+impl<F: Future> core::fmt::Debug for Instrumented<F> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Instrumented")
+            .field("span", &self.span)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Ends the span with ERROR if a poll panics (an executor may catch the panic and drop the
+/// future later, when the thread is no longer panicking).
+struct PanicMark<'a>(&'a FnSpan);
+
+impl Drop for PanicMark<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0.end_panicked();
+        }
+    }
+}
+
+impl<F: Future> Future for Instrumented<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<F::Output> {
+        let this = self.project();
+        let Some(span) = this.span.as_ref() else {
+            panic!("`Instrumented` polled after completion");
+        };
+        let poll = {
+            #[cfg(feature = "otel")]
+            let _guard = span.context().clone().attach();
+            let mark = PanicMark(span);
+            let poll = this.fut.poll(cx);
+            core::mem::forget(mark);
+            poll
+        };
+        if let Poll::Ready(out) = &poll {
+            if let Some(span) = this.span.take() {
+                if let Some(record) = this.record {
+                    record(out, &span);
+                }
+                span.end();
+            }
+        }
+        poll
+    }
+}
+
+/// Wraps a reference to the prompt argument for autoref dispatch: types that implement
+/// [`RecordPrompt`] are recorded through it, other [`Display`] types through `to_string`.
+#[derive(Debug)]
+pub struct Prompt<'a, T: ?Sized>(pub &'a T);
+
+/// First choice of the prompt dispatch: a [`RecordPrompt`] type.
+pub trait RecordPromptKind {
+    /// Records the prompt on `span`.
+    fn __traced_chat_record_prompt(&self, span: &FnSpan);
+}
+
+impl<T: RecordPrompt + ?Sized> RecordPromptKind for &Prompt<'_, T> {
+    #[inline]
+    fn __traced_chat_record_prompt(&self, span: &FnSpan) {
+        self.0.record_prompt(&span.recorder());
+    }
+}
+
+/// Second choice of the prompt dispatch: any [`Display`] type.
+pub trait DisplayPromptKind {
+    /// Records the prompt on `span`.
+    fn __traced_chat_record_prompt(&self, span: &FnSpan);
+}
+
+impl<T: Display + ?Sized> DisplayPromptKind for Prompt<'_, T> {
+    #[inline]
+    fn __traced_chat_record_prompt(&self, span: &FnSpan) {
+        let recorder = span.recorder();
+        if recorder.is_recording() {
+            recorder.prompt(&self.0.to_string());
+        }
+    }
+}

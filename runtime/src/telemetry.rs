@@ -1,0 +1,21 @@
+//! Where spans come from: the instrumentation scope and the tracer.
+
+use std::sync::LazyLock;
+
+use opentelemetry::{InstrumentationScope, global, global::BoxedTracer, trace::TracerProvider as _};
+
+/// Name of the instrumentation scope of every span and metric this crate makes.
+pub const INSTRUMENTATION_NAME: &str = "traced-chat";
+
+static SCOPE: LazyLock<InstrumentationScope> = LazyLock::new(|| {
+    InstrumentationScope::builder(INSTRUMENTATION_NAME)
+        .with_version(env!("CARGO_PKG_VERSION"))
+        .build()
+});
+
+/// The tracer of the global tracer provider, looked up at each use so that a provider installed
+/// later (by `init::console()` or a test) is the one used.
+#[inline]
+pub(crate) fn tracer() -> BoxedTracer {
+    global::tracer_provider().tracer_with_scope(SCOPE.clone())
+}

@@ -1,0 +1,298 @@
+//! Test your own prompt functions the way traced-chat's tests do: an embedded mock OpenAI
+//! server answering with recorded wire fixtures, and an in-memory capture of exported spans.
+//!
+//! Enable the `testing` feature (usually in `[dev-dependencies]`).
+//!
+//! ```no_run
+//! use traced_chat::testing::{MockOpenAI, SpanCapture};
+//!
+//! # async fn demo() {
+//! let mock = MockOpenAI::start().await;          // a real HTTP server on 127.0.0.1
+//! let client = mock.client();                   // a TracedClient pointed at it
+//! let capture = SpanCapture::install();         // global SDK provider, in-memory exporter
+//! let (_answer, spans) = capture
+//!     .trace("test", async { /* call your #[traced_chat] functions with `client` */ })
+//!     .await;
+//! assert!(spans.named("test").len() == 1);
+//! # }
+//! ```
+
+use std::future::Future;
+use std::ops::Deref;
+use std::sync::OnceLock;
+
+use async_openai::config::OpenAIConfig;
+use opentelemetry::trace::{
+    FutureExt as _, SpanId, TraceContextExt as _, TraceId, Tracer as _, TracerProvider as _,
+};
+use opentelemetry::{Context, Value};
+use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider};
+use wiremock::matchers::{body_string_contains, method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+pub use opentelemetry_sdk::trace::SpanData;
+
+use crate::TracedClient;
+
+/// OpenAI wire fixtures: response bodies in the shape the Chat Completions API sends.
+pub mod fixtures {
+    /// A plain answer with `usage`, `service_tier` and `system_fingerprint` (the seed's first
+    /// answer: id `chatcmpl-7DO5Jns0IVgSxWRjTaBUHL0VWPtyK`, usage 30/13/43).
+    pub const CHAT_COMPLETION: &str = include_str!("../fixtures/openai/chat_completion.json");
+    /// The seed's second answer: a long paragraph (usage 30/175/205).
+    pub const CHAT_COMPLETION_LONG: &str =
+        include_str!("../fixtures/openai/chat_completion_long.json");
+    /// An answer that calls a tool (`content` null, `finish_reason` `tool_calls`).
+    pub const CHAT_COMPLETION_TOOL_CALLS: &str =
+        include_str!("../fixtures/openai/chat_completion_tool_calls.json");
+    /// A streamed answer (`text/event-stream`) ending with a usage chunk and `[DONE]`.
+    pub const CHAT_STREAM_WITH_USAGE: &str =
+        include_str!("../fixtures/openai/chat_stream_with_usage.sse");
+    /// 400, `code: context_length_exceeded`.
+    pub const ERROR_400_CONTEXT_LENGTH: &str =
+        include_str!("../fixtures/openai/error_400_context_length.json");
+    /// 401, `code: invalid_api_key`.
+    pub const ERROR_401_INVALID_API_KEY: &str =
+        include_str!("../fixtures/openai/error_401_invalid_api_key.json");
+    /// 404, `code: model_not_found`.
+    pub const ERROR_404_MODEL_NOT_FOUND: &str =
+        include_str!("../fixtures/openai/error_404_model_not_found.json");
+    /// 429, `code: rate_limit_exceeded`.
+    pub const ERROR_429_RATE_LIMIT: &str =
+        include_str!("../fixtures/openai/error_429_rate_limit.json");
+    /// 500, `code: null`.
+    pub const ERROR_500_SERVER: &str = include_str!("../fixtures/openai/error_500_server.json");
+}
+
+/// The API key [`MockOpenAI::config`] uses, so a test can check it never reaches a span.
+pub const TEST_API_KEY: &str = "sk-test-traced-chat-SECRET-0123456789";
+
+const CHAT_PATH: &str = "/v1/chat/completions";
+const DEFAULT_PRIORITY: u8 = 10;
+const OVERRIDE_PRIORITY: u8 = 1;
+
+/// A mock OpenAI server on `127.0.0.1` (a real HTTP server, [wiremock]).
+///
+/// Out of the box `POST /v1/chat/completions` answers the seed's second prompt (a request that
+/// mentions "meaning of death") with [`fixtures::CHAT_COMPLETION_LONG`] and every other
+/// request with [`fixtures::CHAT_COMPLETION`]. [`answer`](Self::answer) and
+/// [`answer_times`](Self::answer_times) override that.
+#[derive(Debug)]
+pub struct MockOpenAI {
+    server: MockServer,
+}
+
+impl MockOpenAI {
+    /// Starts the server.
+    pub async fn start() -> Self {
+        let server = MockServer::start().await;
+        let mock = MockOpenAI { server };
+        mock.mount(
+            Mock::given(method("POST"))
+                .and(path(CHAT_PATH))
+                .and(body_string_contains("meaning of death")),
+            200,
+            fixtures::CHAT_COMPLETION_LONG,
+            DEFAULT_PRIORITY - 1,
+        )
+        .await;
+        mock.mount(
+            Mock::given(method("POST")).and(path(CHAT_PATH)),
+            200,
+            fixtures::CHAT_COMPLETION,
+            DEFAULT_PRIORITY,
+        )
+        .await;
+        mock
+    }
+
+    async fn mount(&self, mock: wiremock::MockBuilder, status: u16, body: &str, priority: u8) {
+        mock.respond_with(json_response(status, body))
+            .with_priority(priority)
+            .mount(&self.server)
+            .await;
+    }
+
+    /// Answers every later chat request with `status` and the JSON `body`.
+    pub async fn answer(&self, status: u16, body: &str) {
+        self.mount(
+            Mock::given(method("POST")).and(path(CHAT_PATH)),
+            status,
+            body,
+            OVERRIDE_PRIORITY,
+        )
+        .await;
+    }
+
+    /// Answers the next `times` chat requests with `status` and the JSON `body`, then falls back
+    /// to the earlier answers (e.g. a 429 once, then success).
+    pub async fn answer_times(&self, times: u64, status: u16, body: &str) {
+        Mock::given(method("POST"))
+            .and(path(CHAT_PATH))
+            .respond_with(json_response(status, body))
+            .up_to_n_times(times)
+            .with_priority(OVERRIDE_PRIORITY)
+            .mount(&self.server)
+            .await;
+    }
+
+    /// The base URL to configure a client with (`http://127.0.0.1:PORT/v1`).
+    pub fn base_url(&self) -> String {
+        format!("{}/v1", self.server.uri())
+    }
+
+    /// A client configuration pointed at this server, with [`TEST_API_KEY`].
+    pub fn config(&self) -> OpenAIConfig {
+        OpenAIConfig::new()
+            .with_api_base(self.base_url())
+            .with_api_key(TEST_API_KEY)
+    }
+
+    /// A [`TracedClient`] pointed at this server.
+    pub fn client(&self) -> TracedClient {
+        TracedClient::with_config(self.config())
+    }
+
+    /// Every request the server received, in order.
+    pub async fn received_requests(&self) -> Vec<wiremock::Request> {
+        self.server.received_requests().await.unwrap_or_default()
+    }
+
+    /// The underlying wiremock server, to mount other answers.
+    pub fn server(&self) -> &MockServer {
+        &self.server
+    }
+}
+
+fn json_response(status: u16, body: &str) -> ResponseTemplate {
+    ResponseTemplate::new(status).set_body_raw(body.as_bytes().to_vec(), "application/json")
+}
+
+/// Captures exported spans in memory through a real SDK pipeline (an `SdkTracerProvider` with
+/// the in-memory exporter and a simple span processor), installed as the global provider once
+/// per process.
+///
+/// Tests running in parallel share it: run each test's work under its own root span with
+/// [`trace`](Self::trace), which returns only the spans of that trace.
+#[derive(Debug, Clone)]
+pub struct SpanCapture {
+    exporter: InMemorySpanExporter,
+    provider: SdkTracerProvider,
+}
+
+impl SpanCapture {
+    /// Installs the capturing provider as the global tracer provider (once per process) and
+    /// returns a handle to it.
+    pub fn install() -> SpanCapture {
+        static CAPTURE: OnceLock<SpanCapture> = OnceLock::new();
+        CAPTURE
+            .get_or_init(|| {
+                let exporter = InMemorySpanExporter::default();
+                let provider = SdkTracerProvider::builder()
+                    .with_simple_exporter(exporter.clone())
+                    .build();
+                opentelemetry::global::set_tracer_provider(provider.clone());
+                SpanCapture { exporter, provider }
+            })
+            .clone()
+    }
+
+    /// Runs `work` inside a new root span named `root` and returns its output with every span of
+    /// that trace that has ended, the root included.
+    pub async fn trace<F: Future>(&self, root: &'static str, work: F) -> (F::Output, Spans) {
+        let cx = self.root_context(root);
+        let trace_id = cx.span().span_context().trace_id();
+        let output = work.with_context(cx.clone()).await;
+        cx.span().end();
+        (output, self.spans_of(trace_id))
+    }
+
+    /// As [`trace`](Self::trace), for synchronous work.
+    pub fn trace_sync<R>(&self, root: &'static str, work: impl FnOnce() -> R) -> (R, Spans) {
+        let cx = self.root_context(root);
+        let trace_id = cx.span().span_context().trace_id();
+        let output = {
+            let _guard = cx.clone().attach();
+            work()
+        };
+        cx.span().end();
+        (output, self.spans_of(trace_id))
+    }
+
+    fn root_context(&self, root: &'static str) -> Context {
+        let tracer = self.provider.tracer("traced-chat-testing");
+        let span = tracer.start_with_context(root, &Context::new());
+        Context::new().with_span(span)
+    }
+
+    /// Every ended span of the trace `trace_id`, in the order they ended.
+    pub fn spans_of(&self, trace_id: TraceId) -> Spans {
+        let spans = self.exporter.get_finished_spans().unwrap_or_default();
+        Spans(
+            spans
+                .into_iter()
+                .filter(|span| span.span_context.trace_id() == trace_id)
+                .collect(),
+        )
+    }
+
+    /// Every span exported since the process started (all tests' spans).
+    pub fn all_spans(&self) -> Spans {
+        Spans(self.exporter.get_finished_spans().unwrap_or_default())
+    }
+}
+
+/// Exported spans, with lookups for assertions.
+#[derive(Debug, Clone, Default)]
+pub struct Spans(pub Vec<SpanData>);
+
+impl Deref for Spans {
+    type Target = [SpanData];
+    fn deref(&self) -> &[SpanData] {
+        &self.0
+    }
+}
+
+impl Spans {
+    /// The spans named `name`.
+    pub fn named(&self, name: &str) -> Vec<&SpanData> {
+        self.0.iter().filter(|span| span.name == name).collect()
+    }
+
+    /// The one span named `name`; panics if there is not exactly one.
+    #[track_caller]
+    pub fn one(&self, name: &str) -> &SpanData {
+        match self.named(name).as_slice() {
+            [span] => span,
+            other => panic!(
+                "expected one span named {name:?}, found {}; spans: {:?}",
+                other.len(),
+                self.0.iter().map(|s| &s.name).collect::<Vec<_>>()
+            ),
+        }
+    }
+
+    /// The spans whose parent is `parent`, in the order they ended.
+    pub fn children_of(&self, parent: &SpanData) -> Vec<&SpanData> {
+        let id = parent.span_context.span_id();
+        self.0
+            .iter()
+            .filter(|span| span.parent_span_id == id && id != SpanId::INVALID)
+            .collect()
+    }
+
+    /// The parent of `span` among these spans.
+    pub fn parent_of(&self, span: &SpanData) -> Option<&SpanData> {
+        self.0
+            .iter()
+            .find(|s| s.span_context.span_id() == span.parent_span_id)
+    }
+}
+
+/// The value of attribute `key` on `span`.
+pub fn attribute<'a>(span: &'a SpanData, key: &str) -> Option<&'a Value> {
+    span.attributes
+        .iter()
+        .find(|kv| kv.key.as_str() == key)
+        .map(|kv| &kv.value)
+}
