@@ -60,7 +60,10 @@ async fn main() -> Result<(), Box<dyn Error>> {
         TracedClient::new()
     } else {
         mock = MockOpenAI::start().await;
-        eprintln!("OPENAI_API_KEY is not set: using the embedded mock server at {}\n", mock.base_url());
+        eprintln!(
+            "OPENAI_API_KEY is not set: using the embedded mock server at {}\n",
+            mock.base_url()
+        );
         mock.client()
     };
 

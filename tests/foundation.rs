@@ -10,7 +10,9 @@ use async_openai::types::chat::{
 use opentelemetry::Value;
 use opentelemetry::trace::{SpanKind, Status};
 use traced_chat::attributes as attr;
-use traced_chat::testing::{MockOpenAI, SpanCapture, SpanData, Spans, TEST_API_KEY, attribute, fixtures};
+use traced_chat::testing::{
+    MockOpenAI, SpanCapture, SpanData, Spans, TEST_API_KEY, attribute, fixtures,
+};
 use traced_chat::{TracedClient, traced_chat};
 
 const LIFE: &str = "What is the meaning of life in a short sentence?";
@@ -56,7 +58,10 @@ fn int_attr(span: &SpanData, key: &str) -> i64 {
 
 fn content_of(fixture: &str) -> String {
     let json: serde_json::Value = serde_json::from_str(fixture).unwrap();
-    json["choices"][0]["message"]["content"].as_str().unwrap().to_owned()
+    json["choices"][0]["message"]["content"]
+        .as_str()
+        .unwrap()
+        .to_owned()
 }
 
 async fn run_seed() -> (MockOpenAI, Spans) {
@@ -73,17 +78,40 @@ async fn seed_trace_has_seven_spans_in_one_tree() {
     let (_mock, spans) = run_seed().await;
     let root = spans.one("test");
     let main = spans.one("main");
-    assert_eq!(spans.len(), 8, "test root + the seed's 7 spans: {:?}", spans.iter().map(|s| &s.name).collect::<Vec<_>>());
+    assert_eq!(
+        spans.len(),
+        8,
+        "test root + the seed's 7 spans: {:?}",
+        spans.iter().map(|s| &s.name).collect::<Vec<_>>()
+    );
     assert_eq!(main.parent_span_id, root.span_context.span_id());
     assert_eq!(main.span_kind, SpanKind::Internal);
-    assert!(attribute(main, attr::OPENAI_PROMPT).is_none(), "skip(prompt)");
-    assert!(attribute(main, attr::OPENAI_RESPONSE).is_none(), "main must not hold a call's response");
+    assert!(
+        attribute(main, attr::OPENAI_PROMPT).is_none(),
+        "skip(prompt)"
+    );
+    assert!(
+        attribute(main, attr::OPENAI_RESPONSE).is_none(),
+        "main must not hold a call's response"
+    );
 
     let calls = spans.children_of(main);
     assert_eq!(calls.len(), 2);
     let expected = [
-        (LIFE, fixtures::CHAT_COMPLETION, "chatcmpl-7DO5Jns0IVgSxWRjTaBUHL0VWPtyK", 1683425201, (30, 13, 43)),
-        (DEATH, fixtures::CHAT_COMPLETION_LONG, "chatcmpl-7DO5K8rhgWHrHEpsLizRdNa9QkzkG", 1683425202, (30, 175, 205)),
+        (
+            LIFE,
+            fixtures::CHAT_COMPLETION,
+            "chatcmpl-7DO5Jns0IVgSxWRjTaBUHL0VWPtyK",
+            1683425201,
+            (30, 13, 43),
+        ),
+        (
+            DEATH,
+            fixtures::CHAT_COMPLETION_LONG,
+            "chatcmpl-7DO5K8rhgWHrHEpsLizRdNa9QkzkG",
+            1683425202,
+            (30, 175, 205),
+        ),
     ];
     for (call, (prompt, fixture, id, created, usage)) in calls.iter().zip(expected) {
         assert_eq!(call.name, "call");
@@ -99,11 +127,17 @@ async fn seed_trace_has_seven_spans_in_one_tree() {
         assert_eq!(create.span_kind, SpanKind::Client);
         assert_eq!(str_attr(create, attr::OPENAI_CREATE_MODEL), "gpt-3.5-turbo");
         assert_eq!(int_attr(create, attr::OPENAI_CREATE_MAX_TOKENS), 500);
-        assert_eq!(attribute(create, attr::OPENAI_CREATE_TEMPERATURE), Some(&Value::F64(0.5)));
+        assert_eq!(
+            attribute(create, attr::OPENAI_CREATE_TEMPERATURE),
+            Some(&Value::F64(0.5))
+        );
         assert_eq!(str_attr(create, attr::OPENAI_RESPONSE_ID), id);
         assert_eq!(int_attr(create, attr::OPENAI_RESPONSE_CREATED), created);
         assert_eq!(int_attr(create, attr::OPENAI_USAGE_PROMPT_TOKENS), usage.0);
-        assert_eq!(int_attr(create, attr::OPENAI_USAGE_COMPLETION_TOKENS), usage.1);
+        assert_eq!(
+            int_attr(create, attr::OPENAI_USAGE_COMPLETION_TOKENS),
+            usage.1
+        );
         assert_eq!(int_attr(create, attr::OPENAI_USAGE_TOTAL_TOKENS), usage.2);
 
         let https = spans.children_of(create);
@@ -114,7 +148,10 @@ async fn seed_trace_has_seven_spans_in_one_tree() {
         assert_eq!(str_attr(http, attr::HTTP_METHOD), "POST");
         assert_eq!(str_attr(http, attr::HTTP_REQUEST_METHOD), "POST");
         assert!(str_attr(http, attr::HTTP_URL).ends_with("/v1/chat/completions"));
-        assert_eq!(str_attr(http, attr::HTTP_URL), str_attr(http, attr::URL_FULL));
+        assert_eq!(
+            str_attr(http, attr::HTTP_URL),
+            str_attr(http, attr::URL_FULL)
+        );
         assert_eq!(int_attr(http, attr::HTTP_STATUS_CODE), 200);
         assert_eq!(int_attr(http, attr::HTTP_RESPONSE_STATUS_CODE), 200);
         assert!(spans.children_of(http).is_empty());
@@ -124,7 +161,12 @@ async fn seed_trace_has_seven_spans_in_one_tree() {
     assert!(spans.iter().all(|s| s.span_context.trace_id() == trace));
     for span in spans.iter() {
         if let Some(parent) = spans.parent_of(span) {
-            assert!(parent.start_time <= span.start_time && span.end_time <= parent.end_time, "{} within {}", span.name, parent.name);
+            assert!(
+                parent.start_time <= span.start_time && span.end_time <= parent.end_time,
+                "{} within {}",
+                span.name,
+                parent.name
+            );
         }
     }
 }
@@ -136,9 +178,17 @@ async fn server_receives_the_http_span_as_traceparent() {
     assert_eq!(requests.len(), 2);
     let https = spans.named("HTTP POST");
     for (request, http) in requests.iter().zip(https) {
-        let header = request.headers.get("traceparent").expect("traceparent sent").to_str().unwrap();
+        let header = request
+            .headers
+            .get("traceparent")
+            .expect("traceparent sent")
+            .to_str()
+            .unwrap();
         let ctx = &http.span_context;
-        assert_eq!(header, format!("00-{}-{}-01", ctx.trace_id(), ctx.span_id()));
+        assert_eq!(
+            header,
+            format!("00-{}-{}-01", ctx.trace_id(), ctx.span_id())
+        );
     }
 }
 
@@ -147,16 +197,33 @@ async fn no_api_key_in_any_exported_byte() {
     let (mock, spans) = run_seed().await;
     // The key did reach the server, so it was there to leak.
     let requests = mock.received_requests().await;
-    let auth = requests[0].headers.get("authorization").unwrap().to_str().unwrap();
+    let auth = requests[0]
+        .headers
+        .get("authorization")
+        .unwrap()
+        .to_str()
+        .unwrap();
     assert_eq!(auth, format!("Bearer {TEST_API_KEY}"));
     let resource = opentelemetry_sdk::Resource::builder().build();
     for span in spans.iter() {
         let json = traced_chat::span_to_json(span, &resource);
         let debug = format!("{span:?}");
         for text in [&json, &debug] {
-            assert!(!text.contains(TEST_API_KEY), "API key leaked in {}", span.name);
-            assert!(!text.to_ascii_lowercase().contains("authorization"), "header leaked in {}", span.name);
-            assert!(!text.contains("Bearer"), "bearer token leaked in {}", span.name);
+            assert!(
+                !text.contains(TEST_API_KEY),
+                "API key leaked in {}",
+                span.name
+            );
+            assert!(
+                !text.to_ascii_lowercase().contains("authorization"),
+                "header leaked in {}",
+                span.name
+            );
+            assert!(
+                !text.contains("Bearer"),
+                "bearer token leaked in {}",
+                span.name
+            );
         }
     }
 }
@@ -169,7 +236,10 @@ async fn err_return_marks_the_function_span_failed() {
     let capture = SpanCapture::install();
     let (result, spans) = capture.trace("test", call(&client, LIFE)).await;
     let error = result.expect_err("404");
-    assert!(matches!(error, OpenAIError::ApiError(_)), "caller gets async-openai's error: {error:?}");
+    assert!(
+        matches!(error, OpenAIError::ApiError(_)),
+        "caller gets async-openai's error: {error:?}"
+    );
 
     let call_span = spans.one("call");
     let Status::Error { description } = &call_span.status else {
@@ -177,7 +247,10 @@ async fn err_return_marks_the_function_span_failed() {
     };
     assert!(description.contains("does not exist"), "{description}");
     assert_eq!(str_attr(call_span, attr::ERROR_TYPE), "model_not_found");
-    assert!(attribute(call_span, attr::OPENAI_RESPONSE).is_none(), "an Err records nothing else");
+    assert!(
+        attribute(call_span, attr::OPENAI_RESPONSE).is_none(),
+        "an Err records nothing else"
+    );
     assert_eq!(str_attr(call_span, attr::OPENAI_PROMPT), LIFE);
 
     let create = spans.one(attr::SPAN_CHAT_COMPLETION_CREATE);
@@ -191,14 +264,18 @@ async fn err_return_marks_the_function_span_failed() {
 #[tokio::test]
 async fn retried_429_gives_one_http_span_per_attempt() {
     let mock = MockOpenAI::start().await;
-    mock.answer_times(1, 429, fixtures::ERROR_429_RATE_LIMIT).await;
+    mock.answer_times(1, 429, fixtures::ERROR_429_RATE_LIMIT)
+        .await;
     let client = mock.client();
     let capture = SpanCapture::install();
     let (result, spans) = capture.trace("test", call(&client, LIFE)).await;
     result.expect("retried after the 429");
     let create = spans.one(attr::SPAN_CHAT_COMPLETION_CREATE);
     let attempts = spans.children_of(create);
-    let codes: Vec<i64> = attempts.iter().map(|s| int_attr(s, attr::HTTP_STATUS_CODE)).collect();
+    let codes: Vec<i64> = attempts
+        .iter()
+        .map(|s| int_attr(s, attr::HTTP_STATUS_CODE))
+        .collect();
     assert_eq!(codes, [429, 200]);
     assert_eq!(create.status, Status::Unset);
     assert_eq!(mock.received_requests().await.len(), 2);
@@ -229,10 +306,15 @@ async fn sync_functions_and_methods_record_prompt_and_response() {
     let span = spans.one("shout");
     assert_eq!(str_attr(span, attr::OPENAI_PROMPT), "hello");
     assert_eq!(str_attr(span, attr::OPENAI_RESPONSE), "HELLO");
-    assert_eq!(span.parent_span_id, spans.one("test").span_context.span_id());
+    assert_eq!(
+        span.parent_span_id,
+        spans.one("test").span_context.span_id()
+    );
 
     let mock = MockOpenAI::start().await;
-    let assistant = Assistant { client: mock.client() };
+    let assistant = Assistant {
+        client: mock.client(),
+    };
     let (answer, spans) = capture.trace("test", assistant.ask(LIFE)).await;
     let ask = spans.one("Assistant.ask");
     assert_eq!(str_attr(ask, attr::OPENAI_RESPONSE), answer.unwrap());
@@ -249,12 +331,20 @@ async fn dropped_future_ends_its_span_marked_cancelled() {
             let mut fut = Box::pin(call(&client, LIFE));
             // Poll once so the span starts, then drop the call half-way.
             let waker = std::task::Waker::noop();
-            let _ = fut.as_mut().poll(&mut std::task::Context::from_waker(waker));
+            let _ = fut
+                .as_mut()
+                .poll(&mut std::task::Context::from_waker(waker));
             drop(fut);
         })
         .await;
     let call_span = spans.one("call");
-    assert_eq!(attribute(call_span, attr::TRACED_CHAT_CANCELLED), Some(&Value::Bool(true)));
+    assert_eq!(
+        attribute(call_span, attr::TRACED_CHAT_CANCELLED),
+        Some(&Value::Bool(true))
+    );
     let create = spans.one(attr::SPAN_CHAT_COMPLETION_CREATE);
-    assert_eq!(attribute(create, attr::TRACED_CHAT_CANCELLED), Some(&Value::Bool(true)));
+    assert_eq!(
+        attribute(create, attr::TRACED_CHAT_CANCELLED),
+        Some(&Value::Bool(true))
+    );
 }

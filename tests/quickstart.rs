@@ -7,14 +7,25 @@ fn run_quickstart() -> (String, String) {
     let exe = std::env::current_exe().unwrap();
     let dir = exe.parent().unwrap().parent().unwrap().join("examples");
     let bin = dir.join(format!("quickstart{}", std::env::consts::EXE_SUFFIX));
-    assert!(bin.exists(), "cargo test builds the examples: {} missing", bin.display());
+    assert!(
+        bin.exists(),
+        "cargo test builds the examples: {} missing",
+        bin.display()
+    );
     let out = Command::new(bin)
         .env_remove("OPENAI_API_KEY")
         .env_remove("OPENAI_BASE_URL")
         .output()
         .unwrap();
-    assert!(out.status.success(), "quickstart failed: {}", String::from_utf8_lossy(&out.stderr));
-    (String::from_utf8(out.stdout).unwrap(), String::from_utf8(out.stderr).unwrap())
+    assert!(
+        out.status.success(),
+        "quickstart failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
 }
 
 fn spans(stdout: &str) -> Vec<serde_json::Value> {
@@ -27,8 +38,14 @@ fn spans(stdout: &str) -> Vec<serde_json::Value> {
 #[test]
 fn quickstart_prints_the_seed_trace_or_nothing() {
     let (stdout, stderr) = run_quickstart();
-    assert!(stderr.contains("The meaning of life is to find purpose"), "{stderr}");
-    assert!(stderr.contains("Death is the cessation of life."), "{stderr}");
+    assert!(
+        stderr.contains("The meaning of life is to find purpose"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("Death is the cessation of life."),
+        "{stderr}"
+    );
     let spans = spans(&stdout);
     if !cfg!(feature = "otel") {
         assert!(spans.is_empty(), "feature off: no span, got {stdout}");
@@ -37,30 +54,69 @@ fn quickstart_prints_the_seed_trace_or_nothing() {
     let names: Vec<&str> = spans.iter().map(|s| s["name"].as_str().unwrap()).collect();
     assert_eq!(
         names,
-        ["HTTP POST", "openai.ChatCompletion.create", "call", "HTTP POST", "openai.ChatCompletion.create", "call", "main"]
+        [
+            "HTTP POST",
+            "openai.ChatCompletion.create",
+            "call",
+            "HTTP POST",
+            "openai.ChatCompletion.create",
+            "call",
+            "main"
+        ]
     );
-    let by_id = |id: &serde_json::Value| spans.iter().find(|s| &s["context"]["span_id"] == id).unwrap();
+    let by_id = |id: &serde_json::Value| {
+        spans
+            .iter()
+            .find(|s| &s["context"]["span_id"] == id)
+            .unwrap()
+    };
     let main = &spans[6];
     assert_eq!(main["parent_id"], serde_json::Value::Null);
     assert_eq!(main["kind"], "SpanKind.INTERNAL");
     for (i, prompt) in [(2, "life in a short"), (5, "death in a long")] {
         let call = &spans[i];
         assert_eq!(by_id(&call["parent_id"])["name"], "main");
-        assert!(call["attributes"]["openai.prompt"].as_str().unwrap().contains(prompt));
-        assert_eq!(by_id(&spans[i - 1]["parent_id"])["context"]["span_id"], call["context"]["span_id"]);
-        assert_eq!(spans[i - 2]["parent_id"], spans[i - 1]["context"]["span_id"]);
+        assert!(
+            call["attributes"]["openai.prompt"]
+                .as_str()
+                .unwrap()
+                .contains(prompt)
+        );
+        assert_eq!(
+            by_id(&spans[i - 1]["parent_id"])["context"]["span_id"],
+            call["context"]["span_id"]
+        );
+        assert_eq!(
+            spans[i - 2]["parent_id"],
+            spans[i - 1]["context"]["span_id"]
+        );
         assert_eq!(spans[i - 1]["kind"], "SpanKind.CLIENT");
         assert_eq!(spans[i - 1]["attributes"]["openai.create.max_tokens"], 500);
         assert_eq!(spans[i - 2]["attributes"]["http.status_code"], 200);
     }
     // The seed's shape, field by field.
     let keys: Vec<&String> = main.as_object().unwrap().keys().collect();
-    for key in ["name", "context", "kind", "parent_id", "start_time", "end_time", "status", "attributes", "events", "links", "resource"] {
+    for key in [
+        "name",
+        "context",
+        "kind",
+        "parent_id",
+        "start_time",
+        "end_time",
+        "status",
+        "attributes",
+        "events",
+        "links",
+        "resource",
+    ] {
         assert!(keys.iter().any(|k| *k == key), "missing {key}");
     }
     let trace = &main["context"]["trace_id"];
     assert!(trace.as_str().unwrap().starts_with("0x") && trace.as_str().unwrap().len() == 34);
     assert!(spans.iter().all(|s| &s["context"]["trace_id"] == trace));
     assert_eq!(main["status"]["status_code"], "UNSET");
-    assert_eq!(main["resource"]["attributes"]["telemetry.sdk.language"], "rust");
+    assert_eq!(
+        main["resource"]["attributes"]["telemetry.sdk.language"],
+        "rust"
+    );
 }

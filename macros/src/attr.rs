@@ -26,7 +26,10 @@ const OPTIONS: &str = "`name = \"…\"`, `prompt = arg`, `skip(prompt, response)
 
 /// Attribute keys that `#[traced_chat]` records itself; `fields(...)` may not set them.
 const RESERVED_KEYS: [(&str, &str); 2] = [
-    ("openai.prompt", "`prompt = …` chooses what is recorded as the prompt"),
+    (
+        "openai.prompt",
+        "`prompt = …` chooses what is recorded as the prompt",
+    ),
     (
         "openai.response",
         "the response is recorded from the return value",
@@ -393,7 +396,11 @@ fn parse_skip(input: ParseStream<'_>, key: kw::skip, errors: &mut Errors) -> Res
 }
 
 /// `fields(key = value, ...)`: keys are dotted identifiers (`user.id`) or string literals.
-fn parse_fields(input: ParseStream<'_>, key: &kw::fields, errors: &mut Errors) -> Result<Vec<Field>> {
+fn parse_fields(
+    input: ParseStream<'_>,
+    key: &kw::fields,
+    errors: &mut Errors,
+) -> Result<Vec<Field>> {
     let example = "`fields(user.id = user_id, \"app.tier\" = \"free\")`";
     if !input.peek(token::Paren) {
         return Err(if input.is_empty() || input.peek(Token![,]) {
@@ -410,7 +417,9 @@ fn parse_fields(input: ParseStream<'_>, key: &kw::fields, errors: &mut Errors) -
         if let Some((reserved, why)) = RESERVED_KEYS.iter().find(|(k, _)| *k == key.value()) {
             return Err(Error::new_spanned(
                 &key_tokens,
-                format!("`{reserved}` is recorded by `#[traced_chat]` itself ({why}); choose another key"),
+                format!(
+                    "`{reserved}` is recorded by `#[traced_chat]` itself ({why}); choose another key"
+                ),
             ));
         }
         if fields.iter().any(|f| f.key.value() == key.value()) {
@@ -521,7 +530,10 @@ mod tests {
         assert!(skip.prompt.is_none() && skip.response.is_some());
         let keys: Vec<_> = args.fields.iter().map(|f| f.key.value()).collect();
         assert_eq!(keys, ["user.id", "app.tier", "type"]);
-        assert_eq!(args.krate.unwrap().to_token_stream().to_string(), "my :: reexport");
+        assert_eq!(
+            args.krate.unwrap().to_token_stream().to_string(),
+            "my :: reexport"
+        );
     }
 
     #[test]
@@ -545,7 +557,10 @@ mod tests {
     #[test]
     fn unknown_option() {
         let e = one_error(quote!(level = "info"));
-        assert!(e.starts_with("unknown option `level`; the options are `name"), "{e}");
+        assert!(
+            e.starts_with("unknown option `level`; the options are `name"),
+            "{e}"
+        );
         let e = one_error(quote!(nmae = "x"));
         assert!(e.contains("did you mean `name`?"), "{e}");
         let e = one_error(quote!("answer"));
@@ -564,7 +579,10 @@ mod tests {
 
     #[test]
     fn missing_value() {
-        assert_eq!(one_error(quote!(name)), "`name` needs a value: `name = \"span name\"`");
+        assert_eq!(
+            one_error(quote!(name)),
+            "`name` needs a value: `name = \"span name\"`"
+        );
         assert!(one_error(quote!(prompt)).starts_with("`prompt` needs a value"));
         assert!(one_error(quote!(prompt =)).starts_with("missing value after `prompt =`"));
         assert!(one_error(quote!(skip)).starts_with("`skip` needs a list"));

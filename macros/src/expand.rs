@@ -46,9 +46,7 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream, otel: bool) -> Result
         }
     };
     func.check_shape(&mut errors);
-    let prompt = errors
-        .ok(resolve_prompt(&args, &func, args_ok))
-        .flatten();
+    let prompt = errors.ok(resolve_prompt(&args, &func, args_ok)).flatten();
     errors.finish()?;
     if !otel {
         return Ok(item);
@@ -415,7 +413,14 @@ mod tests {
     #[test]
     fn feature_off_emits_the_function_as_written() {
         let cases = [
-            (quote!(), quote!(fn call(prompt: &str) -> String { prompt.to_owned() })),
+            (
+                quote!(),
+                quote!(
+                    fn call(prompt: &str) -> String {
+                        prompt.to_owned()
+                    }
+                ),
+            ),
             (
                 quote!(name = "answer", skip(response), fields(user.id = 7)),
                 quote!(
@@ -433,7 +438,11 @@ mod tests {
             ),
             (
                 quote!(skip(prompt)),
-                quote!(fn f() -> impl core::future::Future<Output = String> { async { String::new() } }),
+                quote!(
+                    fn f() -> impl core::future::Future<Output = String> {
+                        async { String::new() }
+                    }
+                ),
             ),
         ];
         for (args, item) in cases {
@@ -445,7 +454,12 @@ mod tests {
     fn sync_expansion() {
         let out = expand_ok(
             quote!(fields(user.id = id)),
-            quote!(#[must_use] pub fn call(prompt: &str, id: u64) -> String { prompt.to_owned() }),
+            quote!(
+                #[must_use]
+                pub fn call(prompt: &str, id: u64) -> String {
+                    prompt.to_owned()
+                }
+            ),
             true,
         );
         for expected in [
@@ -465,7 +479,11 @@ mod tests {
     fn async_expansion() {
         let out = expand_ok(
             quote!(name = "ask", skip(response), crate = my::tc),
-            quote!(async fn call(&self, prompt: String) -> u8 { 1 }),
+            quote!(
+                async fn call(&self, prompt: String) -> u8 {
+                    1
+                }
+            ),
             true,
         );
         for expected in [
@@ -483,10 +501,17 @@ mod tests {
     fn impl_future_expansion() {
         let out = expand_ok(
             quote!(),
-            quote!(fn call(prompt: String) -> impl ::core::future::Future<Output = String> + Send { async move { prompt } }),
+            quote!(
+                fn call(prompt: String) -> impl ::core::future::Future<Output = String> + Send {
+                    async move { prompt }
+                }
+            ),
             true,
         );
-        assert!(out.contains("let __traced_chat_future = (move || { async move { prompt } }) () ;"), "{out}");
+        assert!(
+            out.contains("let __traced_chat_future = (move || { async move { prompt } }) () ;"),
+            "{out}"
+        );
         assert!(out.contains(":: traced_chat :: __private :: instrument (__traced_chat_span , __traced_chat_future)"), "{out}");
     }
 
@@ -495,11 +520,21 @@ mod tests {
         let out = expand_ok(
             quote!(content = false),
             quote!(
-                fn call<'life0, 'async_trait>(&'life0 self, prompt: String)
-                    -> ::core::pin::Pin<Box<dyn ::core::future::Future<Output = String> + Send + 'async_trait>>
-                where 'life0: 'async_trait, Self: 'async_trait
+                fn call<'life0, 'async_trait>(
+                    &'life0 self,
+                    prompt: String,
+                ) -> ::core::pin::Pin<
+                    Box<dyn ::core::future::Future<Output = String> + Send + 'async_trait>,
+                >
+                where
+                    'life0: 'async_trait,
+                    Self: 'async_trait,
                 {
-                    Box::pin(async move { let __self = self; let prompt = prompt; prompt })
+                    Box::pin(async move {
+                        let __self = self;
+                        let prompt = prompt;
+                        prompt
+                    })
                 }
             ),
             true,
@@ -508,14 +543,21 @@ mod tests {
             out.contains("Box :: pin (:: traced_chat :: __private :: instrument_unrecorded (__traced_chat_span , async move {"),
             "{out}"
         );
-        assert!(!out.contains("Prompt"), "content = false records no prompt:\n{out}");
+        assert!(
+            !out.contains("Prompt"),
+            "content = false records no prompt:\n{out}"
+        );
     }
 
     #[test]
     fn prompt_option_and_default_name() {
         let out = expand_ok(
             quote!(prompt = request.messages()),
-            quote!(fn r#type(request: Request) -> String { todo!() }),
+            quote!(
+                fn r#type(request: Request) -> String {
+                    todo!()
+                }
+            ),
             true,
         );
         assert!(out.contains("start (\"type\")"), "{out}");
@@ -524,47 +566,124 @@ mod tests {
 
     #[test]
     fn prompt_errors() {
-        let errors = expand_errors(quote!(), quote!(fn call(text: &str) -> String { todo!() }));
+        let errors = expand_errors(
+            quote!(),
+            quote!(
+                fn call(text: &str) -> String {
+                    todo!()
+                }
+            ),
+        );
         assert_eq!(errors.len(), 1);
-        assert!(errors[0].starts_with("`call` has no argument named `prompt`: name the prompt argument `prompt`"), "{errors:?}");
+        assert!(
+            errors[0].starts_with(
+                "`call` has no argument named `prompt`: name the prompt argument `prompt`"
+            ),
+            "{errors:?}"
+        );
 
-        let errors = expand_errors(quote!(prompt = txt), quote!(fn call(&self, text: &str, (a, b): (u8, u8)) {}));
-        assert_eq!(errors, ["`txt` is not an argument of `call`; its arguments are `self`, `text`, `a`, `b`"]);
+        let errors = expand_errors(
+            quote!(prompt = txt),
+            quote!(
+                fn call(&self, text: &str, (a, b): (u8, u8)) {}
+            ),
+        );
+        assert_eq!(
+            errors,
+            ["`txt` is not an argument of `call`; its arguments are `self`, `text`, `a`, `b`"]
+        );
 
-        let errors = expand_errors(quote!(prompt = self.text), quote!(fn call(text: &str) {}));
+        let errors = expand_errors(
+            quote!(prompt = self.text),
+            quote!(
+                fn call(text: &str) {}
+            ),
+        );
         assert_eq!(errors, ["`call` has no `self` argument"]);
 
-        let errors = expand_errors(quote!(prompt = format!("{}", a)), quote!(fn call(a: &str) {}));
-        assert!(errors[0].starts_with("`prompt` takes an argument, or a field"), "{errors:?}");
+        let errors = expand_errors(
+            quote!(prompt = format!("{}", a)),
+            quote!(
+                fn call(a: &str) {}
+            ),
+        );
+        assert!(
+            errors[0].starts_with("`prompt` takes an argument, or a field"),
+            "{errors:?}"
+        );
 
         // skip(prompt) and content = false need no prompt argument.
-        expand_ok(quote!(skip(prompt)), quote!(fn call() {}), true);
-        expand_ok(quote!(content = false), quote!(fn call() {}), true);
+        expand_ok(
+            quote!(skip(prompt)),
+            quote!(
+                fn call() {}
+            ),
+            true,
+        );
+        expand_ok(
+            quote!(content = false),
+            quote!(
+                fn call() {}
+            ),
+            true,
+        );
         // `prompt = …` on a receiver or inside a pattern.
-        expand_ok(quote!(prompt = self.prompt), quote!(fn call(&self) {}), true);
-        expand_ok(quote!(prompt = *p), quote!(fn call((p, _): (&str, u8)) {}), true);
+        expand_ok(
+            quote!(prompt = self.prompt),
+            quote!(
+                fn call(&self) {}
+            ),
+            true,
+        );
+        expand_ok(
+            quote!(prompt = *p),
+            quote!(
+                fn call((p, _): (&str, u8)) {}
+            ),
+            true,
+        );
     }
 
     #[test]
     fn errors_are_combined() {
         // A bad option and a `const fn`: both reported.
-        let errors = expand_errors(quote!(nmae = "x"), quote!(const fn call(prompt: &str) {}));
+        let errors = expand_errors(
+            quote!(nmae = "x"),
+            quote!(
+                const fn call(prompt: &str) {}
+            ),
+        );
         assert_eq!(errors.len(), 2, "{errors:?}");
         assert!(errors[0].starts_with("unknown option `nmae`"));
         assert!(errors[1].contains("`const fn`"));
         // An option error hides the "no prompt argument" error it probably causes.
-        let errors = expand_errors(quote!(promt = text), quote!(fn call(text: &str) {}));
+        let errors = expand_errors(
+            quote!(promt = text),
+            quote!(
+                fn call(text: &str) {}
+            ),
+        );
         assert_eq!(errors.len(), 1, "{errors:?}");
         // Valid options are still checked against the function when another one is wrong.
-        let errors = expand_errors(quote!(name = 1, prompt = txt), quote!(fn call(text: &str) {}));
+        let errors = expand_errors(
+            quote!(name = 1, prompt = txt),
+            quote!(
+                fn call(text: &str) {}
+            ),
+        );
         assert_eq!(errors.len(), 2, "{errors:?}");
     }
 
     #[test]
     fn not_a_function_keeps_the_item() {
-        let item = quote!(struct S;);
+        let item = quote!(
+            struct S;
+        );
         let error = expand(quote!(), item.clone(), true).err().unwrap();
-        assert_eq!(error.to_string(), "`#[traced_chat]` goes on a function, not on a struct");
+        assert_eq!(
+            error.to_string(),
+            "`#[traced_chat]` goes on a function, not on a struct"
+        );
         let out = fallback(error, item).to_string();
         assert!(out.starts_with(":: core :: compile_error !"), "{out}");
         assert!(out.ends_with("struct S ;"), "{out}");
@@ -573,18 +692,66 @@ mod tests {
     #[test]
     fn impl_trait_is_erased_in_the_fake_return() {
         let ty: Type = syn::parse_quote!(Result<Box<impl Fn() -> u8>, impl Display>);
-        assert_eq!(erase_impl_trait(&ty).to_string(), "Result < Box < _ > , _ >");
+        assert_eq!(
+            erase_impl_trait(&ty).to_string(),
+            "Result < Box < _ > , _ >"
+        );
     }
 
     #[test]
     fn shapes() {
         let f = |tokens| item::parse(tokens).ok().unwrap();
-        assert!(matches!(shape(&f(quote!(fn a() {}))), Shape::Sync));
-        assert!(matches!(shape(&f(quote!(async fn a() {}))), Shape::Async));
-        assert!(matches!(shape(&f(quote!(fn a() -> impl Future<Output = ()> { async {} }))), Shape::ImplFuture));
-        assert!(matches!(shape(&f(quote!(fn a() -> (impl Send + std::future::Future<Output = ()>) { async {} }))), Shape::ImplFuture));
-        assert!(matches!(shape(&f(quote!(fn a() -> impl Iterator<Item = u8> { None.into_iter() }))), Shape::Sync));
-        assert!(matches!(shape(&f(quote!(fn a() -> Pin<Box<dyn Future<Output = ()>>> { Box::pin(async move {}) }))), Shape::AsyncTrait { .. }));
-        assert!(matches!(shape(&f(quote!(fn a() -> Pin<Box<dyn Future<Output = ()>>> { Box::pin(fut()) }))), Shape::Sync));
+        assert!(matches!(
+            shape(&f(quote!(
+                fn a() {}
+            ))),
+            Shape::Sync
+        ));
+        assert!(matches!(
+            shape(&f(quote!(
+                async fn a() {}
+            ))),
+            Shape::Async
+        ));
+        assert!(matches!(
+            shape(&f(quote!(
+                fn a() -> impl Future<Output = ()> {
+                    async {}
+                }
+            ))),
+            Shape::ImplFuture
+        ));
+        assert!(matches!(
+            shape(&f(quote!(
+                fn a() -> (impl Send + std::future::Future<Output = ()>) {
+                    async {}
+                }
+            ))),
+            Shape::ImplFuture
+        ));
+        assert!(matches!(
+            shape(&f(quote!(
+                fn a() -> impl Iterator<Item = u8> {
+                    None.into_iter()
+                }
+            ))),
+            Shape::Sync
+        ));
+        assert!(matches!(
+            shape(&f(quote!(
+                fn a() -> Pin<Box<dyn Future<Output = ()>>> {
+                    Box::pin(async move {})
+                }
+            ))),
+            Shape::AsyncTrait { .. }
+        ));
+        assert!(matches!(
+            shape(&f(quote!(
+                fn a() -> Pin<Box<dyn Future<Output = ()>>> {
+                    Box::pin(fut())
+                }
+            ))),
+            Shape::Sync
+        ));
     }
 }

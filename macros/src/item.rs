@@ -100,9 +100,9 @@ impl Body {
     pub(crate) fn block(&self) -> TokenStream {
         let mut out = TokenStream::new();
         match self {
-            Body::Parsed { brace, stmts, .. } => {
-                brace.surround(&mut out, |out| out.extend(stmts.iter().map(|s| s.to_token_stream())))
-            }
+            Body::Parsed { brace, stmts, .. } => brace.surround(&mut out, |out| {
+                out.extend(stmts.iter().map(|s| s.to_token_stream()))
+            }),
             Body::Tokens { brace, tokens, .. } => {
                 brace.surround(&mut out, |out| out.extend(tokens.clone()))
             }
@@ -127,20 +127,16 @@ fn not_a_function(item: TokenStream, parse_error: Error) -> Error {
         Item::Struct(s) => ("a struct", pair(&s.struct_token, &s.ident), ""),
         Item::Enum(e) => ("an enum", pair(&e.enum_token, &e.ident), ""),
         Item::Union(u) => ("a union", pair(&u.union_token, &u.ident), ""),
-        Item::Trait(t) => {
-            (
-                "a trait",
-                pair(&t.trait_token, &t.ident),
-                "; put it on the methods of each `impl` of the trait that have a body",
-            )
-        }
-        Item::Impl(i) => {
-            (
-                "an `impl` block",
-                pair(&i.impl_token, &i.self_ty),
-                "; put it on each method you want traced",
-            )
-        }
+        Item::Trait(t) => (
+            "a trait",
+            pair(&t.trait_token, &t.ident),
+            "; put it on the methods of each `impl` of the trait that have a body",
+        ),
+        Item::Impl(i) => (
+            "an `impl` block",
+            pair(&i.impl_token, &i.self_ty),
+            "; put it on each method you want traced",
+        ),
         Item::Mod(m) => ("a module", pair(&m.mod_token, &m.ident), ""),
         Item::Const(c) => ("a constant", pair(&c.const_token, &c.ident), ""),
         Item::Static(s) => ("a static", pair(&s.static_token, &s.ident), ""),
@@ -262,12 +258,29 @@ mod tests {
     #[test]
     fn function_shapes() {
         for tokens in [
-            quote!(fn f() {}),
-            quote!(pub(crate) async unsafe extern "C" fn f<T: Clone>(x: T) -> T where T: Send { x }),
-            quote!(#[inline] #[must_use] /// doc
-                   fn f(&mut self) -> u8 { 1 }),
+            quote!(
+                fn f() {}
+            ),
+            quote!(
+                pub(crate) async unsafe extern "C" fn f<T: Clone>(x: T) -> T
+                where
+                    T: Send,
+                {
+                    x
+                }
+            ),
+            quote!(
+                #[inline]
+                #[must_use]
+                /// doc
+                fn f(&mut self) -> u8 {
+                    1
+                }
+            ),
             quote!(default fn f(self: std::sync::Arc<Self>) {}),
-            quote!(fn f((a, b): (u8, u8), _: u8) {}),
+            quote!(
+                fn f((a, b): (u8, u8), _: u8) {}
+            ),
         ] {
             assert!(shape_errors(tokens).is_empty());
         }
@@ -283,35 +296,72 @@ mod tests {
 
     #[test]
     fn rejected_shapes() {
-        let errors = shape_errors(quote!(const fn f() {}));
-        assert!(errors[0].contains("cannot trace a `const fn`"), "{errors:?}");
-        let errors = shape_errors(quote!(fn f(&self, prompt: &str) -> String;));
+        let errors = shape_errors(quote!(
+            const fn f() {}
+        ));
+        assert!(
+            errors[0].contains("cannot trace a `const fn`"),
+            "{errors:?}"
+        );
+        let errors = shape_errors(quote!(
+            fn f(&self, prompt: &str) -> String;
+        ));
         assert!(errors[0].contains("needs a function body"), "{errors:?}");
     }
 
     #[test]
     fn not_a_function() {
         for (tokens, what) in [
-            (quote!(struct S;), "not on a struct"),
-            (quote!(impl S { fn f() {} }), "not on an `impl` block; put it on each method"),
-            (quote!(trait T {}), "not on a trait"),
-            (quote!(mod m {}), "not on a module"),
-            (quote!(static X: u8 = 1;), "not on a static"),
+            (
+                quote!(
+                    struct S;
+                ),
+                "not on a struct",
+            ),
+            (
+                quote!(impl S { fn f() {} }),
+                "not on an `impl` block; put it on each method",
+            ),
+            (
+                quote!(
+                    trait T {}
+                ),
+                "not on a trait",
+            ),
+            (
+                quote!(
+                    mod m {}
+                ),
+                "not on a module",
+            ),
+            (
+                quote!(
+                    static X: u8 = 1;
+                ),
+                "not on a static",
+            ),
         ] {
             let error = parse(tokens).err().expect("an error").to_string();
-            assert!(error.starts_with("`#[traced_chat]` goes on a function"), "{error}");
+            assert!(
+                error.starts_with("`#[traced_chat]` goes on a function"),
+                "{error}"
+            );
             assert!(error.contains(what), "{error}");
         }
     }
 
     #[test]
     fn argument_names() {
-        let f = parse_ok(quote!(fn f(&self, (a, mut b): (u8, u8), S { c, .. }: S, _: u8, ref d: u8) {}));
+        let f = parse_ok(quote!(
+            fn f(&self, (a, mut b): (u8, u8), S { c, .. }: S, _: u8, ref d: u8) {}
+        ));
         let names: Vec<_> = f.arg_names().iter().map(|i| i.to_string()).collect();
         assert_eq!(names, ["a", "b", "c", "d"]);
         assert!(f.has_receiver());
         assert!(f.prompt_arg().is_none());
-        let f = parse_ok(quote!(fn f(mut prompt: String) {}));
+        let f = parse_ok(quote!(
+            fn f(mut prompt: String) {}
+        ));
         assert_eq!(f.prompt_arg().unwrap(), "prompt");
     }
 }

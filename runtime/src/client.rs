@@ -136,7 +136,10 @@ impl TracedChat<'_> {
 #[cfg(feature = "otel")]
 fn start_chat_span(request: &CreateChatCompletionRequest) -> Context {
     let mut attributes = Vec::with_capacity(3);
-    attributes.push(KeyValue::new(attr::OPENAI_CREATE_MODEL, request.model.clone()));
+    attributes.push(KeyValue::new(
+        attr::OPENAI_CREATE_MODEL,
+        request.model.clone(),
+    ));
     #[allow(deprecated)]
     let max_tokens = request.max_completion_tokens.or(request.max_tokens);
     if let Some(max_tokens) = max_tokens {
@@ -167,10 +170,7 @@ fn f32_value(value: f32) -> Value {
 }
 
 #[cfg(feature = "otel")]
-fn record_chat_outcome(
-    cx: &Context,
-    result: &Result<CreateChatCompletionResponse, OpenAIError>,
-) {
+fn record_chat_outcome(cx: &Context, result: &Result<CreateChatCompletionResponse, OpenAIError>) {
     let span = cx.span();
     if !span.is_recording() {
         return;

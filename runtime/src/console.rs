@@ -105,7 +105,8 @@ impl Serialize for SpanJson<'_> {
         map.serialize_entry("name", &*span.name)?;
         map.serialize_entry("context", &ContextJson(&span.span_context))?;
         map.serialize_entry("kind", kind_name(&span.span_kind))?;
-        let parent = (span.parent_span_id != SpanId::INVALID).then(|| hex_span(span.parent_span_id));
+        let parent =
+            (span.parent_span_id != SpanId::INVALID).then(|| hex_span(span.parent_span_id));
         map.serialize_entry("parent_id", &parent)?;
         map.serialize_entry("start_time", &Time(span.start_time))?;
         map.serialize_entry("end_time", &Time(span.end_time))?;
@@ -139,7 +140,10 @@ impl Serialize for ContextJson<'_> {
         let mut map = s.serialize_map(Some(3))?;
         map.serialize_entry("trace_id", &format!("0x{}", self.0.trace_id()))?;
         map.serialize_entry("span_id", &hex_span(self.0.span_id()))?;
-        map.serialize_entry("trace_state", &format!("[{}]", self.0.trace_state().header()))?;
+        map.serialize_entry(
+            "trace_state",
+            &format!("[{}]", self.0.trace_state().header()),
+        )?;
         map.end()
     }
 }

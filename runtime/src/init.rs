@@ -3,10 +3,8 @@
 //! A library never calls these: it leaves the choice of exporter to the application.
 //!
 //! ```no_run
-//! fn main() {
-//!     let _telemetry = traced_chat::init::console(); // flushed and shut down when dropped
-//!     // … traced work …
-//! }
+//! let _telemetry = traced_chat::init::console(); // flushed and shut down when dropped
+//! // … traced work …
 //! ```
 
 #[cfg(feature = "otel")]

@@ -259,13 +259,13 @@ impl<F: Future> Future for Instrumented<F> {
             core::mem::forget(mark);
             poll
         };
-        if let Poll::Ready(out) = &poll {
-            if let Some(span) = this.span.take() {
-                if let Some(record) = this.record {
-                    record(out, &span);
-                }
-                span.end();
+        if let Poll::Ready(out) = &poll
+            && let Some(span) = this.span.take()
+        {
+            if let Some(record) = this.record {
+                record(out, &span);
             }
+            span.end();
         }
         poll
     }

@@ -2,7 +2,9 @@
 
 use std::sync::LazyLock;
 
-use opentelemetry::{InstrumentationScope, global, global::BoxedTracer, trace::TracerProvider as _};
+use opentelemetry::{
+    InstrumentationScope, global, global::BoxedTracer, trace::TracerProvider as _,
+};
 
 /// Name of the instrumentation scope of every span and metric this crate makes.
 pub const INSTRUMENTATION_NAME: &str = "traced-chat";

@@ -7,7 +7,7 @@ fn generic<P: Display + ?Sized>(prompt: &P) -> String {
     prompt.to_string()
 }
 
-#[traced_chat]
+#[traced_chat(prompt = prompt.as_ref())]
 fn with_where<'a, 'b: 'a, P, R>(prompt: P, fallback: &'b R) -> &'a str
 where
     P: AsRef<str>,
@@ -16,7 +16,7 @@ where
     if prompt.as_ref().is_empty() { fallback.as_ref() } else { "given" }
 }
 
-#[traced_chat]
+#[traced_chat(prompt = prompt[0])]
 fn const_generic<const N: usize>(prompt: [&str; N]) -> String {
     prompt.join(" ")
 }

@@ -1,0 +1,8 @@
+use traced_chat::traced_chat;
+
+#[traced_chat(fields(user.id = user_id, "user.id" = 0))]
+fn call(prompt: &str, user_id: i64) -> String {
+    format!("{user_id}: {prompt}")
+}
+
+fn main() {}

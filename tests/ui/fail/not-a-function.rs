@@ -1,0 +1,8 @@
+use traced_chat::traced_chat;
+
+#[traced_chat]
+struct Assistant {
+    model: String,
+}
+
+fn main() {}

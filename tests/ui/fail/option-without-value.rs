@@ -1,0 +1,8 @@
+use traced_chat::traced_chat;
+
+#[traced_chat(name)]
+fn call(prompt: &str) -> String {
+    prompt.to_owned()
+}
+
+fn main() {}
