@@ -451,10 +451,9 @@ fn parse_field_key(input: ParseStream<'_>, example: &str) -> Result<(LitStr, Tok
         return Ok((key.clone(), key.into_token_stream()));
     }
     if !input.peek(Ident::peek_any) {
-        return Err(value_error(
-            input,
-            &format!("expected a field key (`user.id` or a string literal): {example}"),
-        ));
+        return Err(input.error(format!(
+            "expected a field key (`user.id` or a string literal): {example}"
+        )));
     }
     let first = input.call(Ident::parse_any)?;
     let mut key = first.unraw().to_string();

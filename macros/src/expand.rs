@@ -1,22 +1,23 @@
 //! Code generation: checks the options against the function, then rewrites the function into a
 //! handful of calls into `traced_chat::__private` (the runtime does the work).
 //!
-//! Shapes of the generated body (`S` stands for the span local, `P` for `#krate::__private`):
+//! The generated body, with `P` for `#krate::__private` (`crate = path`, default
+//! `::traced_chat`) and `S` for the span local:
 //!
 //! ```text
-//! let S = P::FnSpan::start("name");
-//! S.set_attribute("key", value);                                   // per `fields(...)` entry
-//! { use P::{RecordPromptKind as _, DisplayPromptKind as _};
-//!   (&&P::Prompt(&prompt)).__traced_chat_record_prompt(&S); }      // unless the prompt is skipped
-//! P::run(S, move || { <fake return> { body } })                     // sync fn
-//! P::instrument(S, async move { <fake return> { body } }).await     // async fn
-//! P::instrument(S, (move || { body })())                           // fn -> impl Future
-//! Box::pin(P::instrument(S, async move { .. }))                     // #[async_trait] method
+//! use P::{DisplayPromptKind as _, FnSpan as F, Prompt as Pr, RecordPromptKind as _, run as W};
+//! let S = F::start("name");
+//! S.set_attribute("key", value);                        // per `fields(...)` entry
+//! (&&Pr(&prompt)).__traced_chat_record_prompt(&S);      // unless the prompt is skipped
+//! W(S, move || { <fake return> { body } })              // fn: `run`
+//! W(S, async move { <fake return> { body } }).await     // async fn: `instrument`
+//! let future = (move || { body })(); W(S, future)       // fn -> impl Future: `instrument`
+//! Box::pin(W(S, async move { .. }))                     // #[async_trait] method: `instrument`
 //! ```
 //!
-//! With `skip(response)` the calls are `run_unrecorded` / `instrument_unrecorded`.
+//! With `skip(response)`, `W` is `run_unrecorded` / `instrument_unrecorded`.
 
-use proc_macro2::{Group, Span, TokenStream, TokenTree};
+use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, quote, quote_spanned};
 use syn::ext::IdentExt as _;
 use syn::spanned::Spanned as _;
@@ -227,36 +228,68 @@ fn returns_impl_future(output: &ReturnType) -> bool {
 /// The expanded function.
 fn instrument(args: &Args, func: &TracedFn, prompt: Option<PromptExpr>) -> TokenStream {
     let krate = args.krate();
-    // A name the user's code cannot see (mixed-site hygiene), so an argument called
-    // `__traced_chat_span` still works.
-    let span = Ident::new("__traced_chat_span", Span::mixed_site());
     let (return_type, return_span) = match &func.sig.output {
         ReturnType::Type(_, ty) => (erase_impl_trait(ty), ty.span()),
         // No return type: point at the function's name.
         ReturnType::Default => (quote!(()), func.sig.ident.span()),
     };
-    // Paths whose errors should point at the return type (an unsupported response type).
-    let private = respan(quote!(#krate::__private), return_span);
-    let (run, instrument) = if args.records_response() {
-        (quote!(#private::run), quote!(#private::instrument))
-    } else {
-        (
-            quote!(#private::run_unrecorded),
-            quote!(#private::instrument_unrecorded),
-        )
+    let shape = shape(func);
+
+    // Generated names. The span local is invisible to the user's code (mixed-site hygiene), so
+    // an argument called `__traced_chat_span` still works.
+    let span = Ident::new("__traced_chat_span", Span::mixed_site());
+    let fn_span = Ident::new("__traced_chat_FnSpan", Span::call_site());
+    let prompt_type = Ident::new("__traced_chat_Prompt", Span::call_site());
+    // The runtime function the body goes through, named at the return type: an unsupported
+    // response type is reported there.
+    let wrap = Ident::new("__traced_chat_wrap", return_span);
+    let wrap_fn = match (&shape, args.records_response()) {
+        (Shape::Sync, true) => "run",
+        (Shape::Sync, false) => "run_unrecorded",
+        (_, true) => "instrument",
+        (_, false) => "instrument_unrecorded",
+    };
+    let wrap_fn = Ident::new(wrap_fn, Span::call_site());
+
+    // One `use` for everything: if `crate = path` is wrong, that is one error, at the path.
+    let imports = quote! {
+        #[allow(unused_imports)]
+        use #krate::__private::{
+            DisplayPromptKind as _, FnSpan as #fn_span, Prompt as #prompt_type,
+            RecordPromptKind as _, #wrap_fn as #wrap,
+        };
+    };
+    let name = args.name.clone().unwrap_or_else(|| {
+        let ident = &func.sig.ident;
+        LitStr::new(&ident.unraw().to_string(), ident.span())
+    });
+    let fields = args.fields.iter().map(|field| {
+        let (key, value) = (&field.key, &field.value);
+        quote!(#span.set_attribute(#key, #value);)
+    });
+    // Spanned at the prompt: a type that cannot be recorded is reported there.
+    let record_prompt = prompt.map(|PromptExpr { tokens, span: at }| {
+        quote_spanned! {at=>
+            (&&#prompt_type(&#tokens)).__traced_chat_record_prompt(&#span);
+        }
+    });
+    let prelude = quote! {
+        #imports
+        let #span = #fn_span::start(#name);
+        #(#fields)*
+        #record_prompt
     };
 
-    let prelude = prelude(args, func, &krate, &span, prompt);
     let block = func.body.block();
     let fake_return = fake_return(&return_type, return_span);
-    let body = match shape(func) {
+    let body = match shape {
         Shape::Sync => quote_spanned! {return_span=>
             #prelude
-            #run(#span, move || { #fake_return #block })
+            #wrap(#span, move || { #fake_return #block })
         },
         Shape::Async => quote_spanned! {return_span=>
             #prelude
-            #instrument(#span, async move { #fake_return #block }).await
+            #wrap(#span, async move { #fake_return #block }).await
         },
         Shape::ImplFuture => {
             let future = Ident::new("__traced_chat_future", Span::mixed_site());
@@ -264,7 +297,7 @@ fn instrument(args: &Args, func: &TracedFn, prompt: Option<PromptExpr>) -> Token
                 #prelude
                 #[allow(clippy::redundant_closure_call)]
                 let #future = (move || #block)();
-                #instrument(#span, #future)
+                #wrap(#span, #future)
             }
         }
         Shape::AsyncTrait {
@@ -276,7 +309,7 @@ fn instrument(args: &Args, func: &TracedFn, prompt: Option<PromptExpr>) -> Token
             quote! {
                 #prelude
                 #(#before)*
-                #(#attrs)* #pin(#instrument(#span, #block))
+                #(#attrs)* #pin(#wrap(#span, #block))
             }
         }
     };
@@ -298,44 +331,11 @@ fn instrument(args: &Args, func: &TracedFn, prompt: Option<PromptExpr>) -> Token
     }
 }
 
-/// Starts the span, sets `fields(...)`, records the prompt.
-fn prelude(
-    args: &Args,
-    func: &TracedFn,
-    krate: &TokenStream,
-    span: &Ident,
-    prompt: Option<PromptExpr>,
-) -> TokenStream {
-    let name = args.name.clone().unwrap_or_else(|| {
-        let ident = &func.sig.ident;
-        LitStr::new(&ident.unraw().to_string(), ident.span())
-    });
-    let fields = args.fields.iter().map(|field| {
-        let (key, value) = (&field.key, &field.value);
-        quote!(#span.set_attribute(#key, #value);)
-    });
-    let record_prompt = prompt.map(|PromptExpr { tokens, span: at }| {
-        // Spanned at the prompt: a type that cannot be recorded is reported there.
-        let private = respan(quote!(#krate::__private), at);
-        quote_spanned! {at=>
-            {
-                #[allow(unused_imports)]
-                use #private::{DisplayPromptKind as _, RecordPromptKind as _};
-                (&&#private::Prompt(&#tokens)).__traced_chat_record_prompt(&#span);
-            }
-        }
-    });
-    quote! {
-        let #span = #krate::__private::FnSpan::start(#name);
-        #(#fields)*
-        #record_prompt
-    }
-}
-
 /// tracing-attributes' "fake return edge": an unreachable `return` of the declared type, so the
 /// body's type is checked against the signature and errors point at the user's code.
 fn fake_return(return_type: &TokenStream, span: Span) -> TokenStream {
-    let fake = Ident::new("__traced_chat_fake", Span::mixed_site());
+    // Located at the return type: "return type inferred to be `T` here" points at the signature.
+    let fake = Ident::new("__traced_chat_fake", Span::mixed_site().located_at(span));
     quote_spanned! {span=>
         #[allow(
             unknown_lints,
@@ -370,23 +370,6 @@ fn erase_impl_trait(ty: &Type) -> TokenStream {
     let mut ty = ty.clone();
     Eraser.visit_type_mut(&mut ty);
     ty.into_token_stream()
-}
-
-/// `tokens` with every span set to `span` (paths resolve the same; errors point at `span`).
-fn respan(tokens: TokenStream, span: Span) -> TokenStream {
-    tokens
-        .into_iter()
-        .map(|mut tt| {
-            if let TokenTree::Group(group) = &tt {
-                let mut new = Group::new(group.delimiter(), respan(group.stream(), span));
-                new.set_span(span);
-                tt = TokenTree::Group(new);
-            } else {
-                tt.set_span(span);
-            }
-            tt
-        })
-        .collect()
 }
 
 #[cfg(test)]
@@ -464,10 +447,12 @@ mod tests {
         );
         for expected in [
             "# [must_use] pub fn call (prompt : & str , id : u64) -> String {",
-            "let __traced_chat_span = :: traced_chat :: __private :: FnSpan :: start (\"call\") ;",
+            "use :: traced_chat :: __private :: { DisplayPromptKind as _ , FnSpan as __traced_chat_FnSpan , \
+             Prompt as __traced_chat_Prompt , RecordPromptKind as _ , run as __traced_chat_wrap , } ;",
+            "let __traced_chat_span = __traced_chat_FnSpan :: start (\"call\") ;",
             "__traced_chat_span . set_attribute (\"user.id\" , id) ;",
-            "(&& :: traced_chat :: __private :: Prompt (& prompt)) . __traced_chat_record_prompt (& __traced_chat_span) ;",
-            ":: traced_chat :: __private :: run (__traced_chat_span , move || {",
+            "(&& __traced_chat_Prompt (& prompt)) . __traced_chat_record_prompt (& __traced_chat_span) ;",
+            "__traced_chat_wrap (__traced_chat_span , move || {",
             "let __traced_chat_fake : String = loop { } ;",
             "{ prompt . to_owned () } }) }",
         ] {
@@ -488,8 +473,10 @@ mod tests {
         );
         for expected in [
             "async fn call (& self , prompt : String) -> u8 {",
-            "my :: tc :: __private :: FnSpan :: start (\"ask\")",
-            "my :: tc :: __private :: instrument_unrecorded (__traced_chat_span , async move {",
+            "use my :: tc :: __private :: {",
+            "instrument_unrecorded as __traced_chat_wrap , } ;",
+            "__traced_chat_FnSpan :: start (\"ask\")",
+            "__traced_chat_wrap (__traced_chat_span , async move {",
             "{ 1 } }) . await }",
         ] {
             assert!(out.contains(expected), "missing `{expected}` in\n{out}");
@@ -512,7 +499,11 @@ mod tests {
             out.contains("let __traced_chat_future = (move || { async move { prompt } }) () ;"),
             "{out}"
         );
-        assert!(out.contains(":: traced_chat :: __private :: instrument (__traced_chat_span , __traced_chat_future)"), "{out}");
+        assert!(out.contains("instrument as __traced_chat_wrap"), "{out}");
+        assert!(
+            out.contains("__traced_chat_wrap (__traced_chat_span , __traced_chat_future)"),
+            "{out}"
+        );
     }
 
     #[test]
@@ -540,11 +531,15 @@ mod tests {
             true,
         );
         assert!(
-            out.contains("Box :: pin (:: traced_chat :: __private :: instrument_unrecorded (__traced_chat_span , async move {"),
+            out.contains("Box :: pin (__traced_chat_wrap (__traced_chat_span , async move {"),
             "{out}"
         );
         assert!(
-            !out.contains("Prompt"),
+            out.contains("instrument_unrecorded as __traced_chat_wrap"),
+            "{out}"
+        );
+        assert!(
+            !out.contains("__traced_chat_record_prompt"),
             "content = false records no prompt:\n{out}"
         );
     }
@@ -561,7 +556,10 @@ mod tests {
             true,
         );
         assert!(out.contains("start (\"type\")"), "{out}");
-        assert!(out.contains("Prompt (& request . messages ())"), "{out}");
+        assert!(
+            out.contains("__traced_chat_Prompt (& request . messages ())"),
+            "{out}"
+        );
     }
 
     #[test]

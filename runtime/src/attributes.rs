@@ -56,3 +56,111 @@ pub const TRACED_CHAT_CANCELLED: &str = "traced_chat.cancelled";
 
 /// The W3C trace-context header injected into each HTTP attempt.
 pub const TRACEPARENT_HEADER: &str = "traceparent";
+
+/// Byte length of the prompt before any truncation (recorded even when content is not).
+pub const OPENAI_PROMPT_LENGTH: &str = "openai.prompt.length";
+/// Byte length of the response before any truncation (recorded even when content is not).
+pub const OPENAI_RESPONSE_LENGTH: &str = "openai.response.length";
+
+// --- OpenTelemetry GenAI semantic conventions -------------------------------------------------
+// https://opentelemetry.io/docs/specs/semconv/gen-ai/gen-ai-spans/ (v1.41.0; GenAI now lives in
+// open-telemetry/semantic-conventions-genai). Defined here because the
+// `opentelemetry-semantic-conventions` crate marks them experimental/deprecated.
+
+/// [`gen_ai.operation.name`](https://opentelemetry.io/docs/specs/semconv/registry/attributes/gen-ai/): `chat`.
+pub const GEN_AI_OPERATION_NAME: &str = "gen_ai.operation.name";
+/// The value of [`GEN_AI_OPERATION_NAME`] for chat completions.
+pub const GEN_AI_OPERATION_CHAT: &str = "chat";
+/// [`gen_ai.provider.name`](https://opentelemetry.io/docs/specs/semconv/registry/attributes/gen-ai/): `openai` unless configured.
+pub const GEN_AI_PROVIDER_NAME: &str = "gen_ai.provider.name";
+/// The default value of [`GEN_AI_PROVIDER_NAME`].
+pub const GEN_AI_PROVIDER_OPENAI: &str = "openai";
+/// `gen_ai.request.model`.
+pub const GEN_AI_REQUEST_MODEL: &str = "gen_ai.request.model";
+/// `gen_ai.request.max_tokens`.
+pub const GEN_AI_REQUEST_MAX_TOKENS: &str = "gen_ai.request.max_tokens";
+/// `gen_ai.request.temperature`.
+pub const GEN_AI_REQUEST_TEMPERATURE: &str = "gen_ai.request.temperature";
+/// `gen_ai.request.top_p`.
+pub const GEN_AI_REQUEST_TOP_P: &str = "gen_ai.request.top_p";
+/// `gen_ai.request.frequency_penalty`.
+pub const GEN_AI_REQUEST_FREQUENCY_PENALTY: &str = "gen_ai.request.frequency_penalty";
+/// `gen_ai.request.presence_penalty`.
+pub const GEN_AI_REQUEST_PRESENCE_PENALTY: &str = "gen_ai.request.presence_penalty";
+/// `gen_ai.request.stop_sequences` (string array).
+pub const GEN_AI_REQUEST_STOP_SEQUENCES: &str = "gen_ai.request.stop_sequences";
+/// `gen_ai.request.seed`.
+pub const GEN_AI_REQUEST_SEED: &str = "gen_ai.request.seed";
+/// `gen_ai.request.choice.count` (only when not 1).
+pub const GEN_AI_REQUEST_CHOICE_COUNT: &str = "gen_ai.request.choice.count";
+/// `gen_ai.request.stream` (only when streaming).
+pub const GEN_AI_REQUEST_STREAM: &str = "gen_ai.request.stream";
+/// `gen_ai.output.type` (`text`, `json`, … when the request asks for a format).
+pub const GEN_AI_OUTPUT_TYPE: &str = "gen_ai.output.type";
+/// `gen_ai.response.id`.
+pub const GEN_AI_RESPONSE_ID: &str = "gen_ai.response.id";
+/// `gen_ai.response.model`.
+pub const GEN_AI_RESPONSE_MODEL: &str = "gen_ai.response.model";
+/// `gen_ai.response.finish_reasons` (string array, one per choice).
+pub const GEN_AI_RESPONSE_FINISH_REASONS: &str = "gen_ai.response.finish_reasons";
+/// `gen_ai.response.time_to_first_chunk` (seconds, streaming only).
+pub const GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK: &str = "gen_ai.response.time_to_first_chunk";
+/// `gen_ai.usage.input_tokens`.
+pub const GEN_AI_USAGE_INPUT_TOKENS: &str = "gen_ai.usage.input_tokens";
+/// `gen_ai.usage.output_tokens`.
+pub const GEN_AI_USAGE_OUTPUT_TOKENS: &str = "gen_ai.usage.output_tokens";
+/// `gen_ai.usage.cache_read.input_tokens`.
+pub const GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS: &str = "gen_ai.usage.cache_read.input_tokens";
+/// `gen_ai.usage.reasoning.output_tokens`.
+pub const GEN_AI_USAGE_REASONING_OUTPUT_TOKENS: &str = "gen_ai.usage.reasoning.output_tokens";
+/// `gen_ai.input.messages` (opt-in content, JSON).
+pub const GEN_AI_INPUT_MESSAGES: &str = "gen_ai.input.messages";
+/// `gen_ai.output.messages` (opt-in content, JSON).
+pub const GEN_AI_OUTPUT_MESSAGES: &str = "gen_ai.output.messages";
+/// `gen_ai.system_instructions` (opt-in content, JSON).
+pub const GEN_AI_SYSTEM_INSTRUCTIONS: &str = "gen_ai.system_instructions";
+/// `gen_ai.token.type` on the token-usage metric: `input` or `output`.
+pub const GEN_AI_TOKEN_TYPE: &str = "gen_ai.token.type";
+/// [`server.address`](https://opentelemetry.io/docs/specs/semconv/registry/attributes/server/).
+pub const SERVER_ADDRESS: &str = "server.address";
+/// [`server.port`](https://opentelemetry.io/docs/specs/semconv/registry/attributes/server/).
+pub const SERVER_PORT: &str = "server.port";
+/// `openai.api.type`: `chat_completions`.
+pub const OPENAI_API_TYPE: &str = "openai.api.type";
+/// `openai.request.service_tier` (when not `auto`).
+pub const OPENAI_REQUEST_SERVICE_TIER: &str = "openai.request.service_tier";
+/// `openai.response.service_tier`.
+pub const OPENAI_RESPONSE_SERVICE_TIER: &str = "openai.response.service_tier";
+/// `openai.response.system_fingerprint`.
+pub const OPENAI_RESPONSE_SYSTEM_FINGERPRINT: &str = "openai.response.system_fingerprint";
+/// Names of the tools the response called (string array).
+pub const OPENAI_RESPONSE_TOOL_CALL_NAMES: &str = "openai.response.tool_calls.names";
+/// Ids of the tool calls in the response (string array).
+pub const OPENAI_RESPONSE_TOOL_CALL_IDS: &str = "openai.response.tool_calls.ids";
+
+/// Span event recorded when the first chunk of a stream arrives.
+pub const EVENT_FIRST_CHUNK: &str = "gen_ai.first_chunk";
+/// Span event recorded for an error ([exception](https://opentelemetry.io/docs/specs/semconv/exceptions/exceptions-spans/)).
+pub const EVENT_EXCEPTION: &str = "exception";
+/// `exception.message` on the exception event.
+pub const EXCEPTION_MESSAGE: &str = "exception.message";
+/// `exception.type` on the exception event.
+pub const EXCEPTION_TYPE: &str = "exception.type";
+
+/// Metric: [`gen_ai.client.token.usage`](https://opentelemetry.io/docs/specs/semconv/gen-ai/gen-ai-metrics/) (histogram, `{token}`).
+pub const METRIC_TOKEN_USAGE: &str = "gen_ai.client.token.usage";
+/// Metric: `gen_ai.client.operation.duration` (histogram, seconds).
+pub const METRIC_OPERATION_DURATION: &str = "gen_ai.client.operation.duration";
+/// Metric: `gen_ai.client.operation.time_to_first_chunk` (histogram, seconds, streaming only).
+pub const METRIC_TIME_TO_FIRST_CHUNK: &str = "gen_ai.client.operation.time_to_first_chunk";
+/// Metric: `gen_ai.client.operation.time_per_output_chunk` (histogram, seconds, streaming only).
+pub const METRIC_TIME_PER_OUTPUT_CHUNK: &str = "gen_ai.client.operation.time_per_output_chunk";
+
+/// Environment variable selecting the attribute vocabulary
+/// (`gen_ai_latest_experimental`: GenAI conventions only).
+pub const ENV_SEMCONV_STABILITY_OPT_IN: &str = "OTEL_SEMCONV_STABILITY_OPT_IN";
+/// Environment variable switching message-content capture (`true`, `span_only`,
+/// `span_and_event` on; `false`, `no_content` off for everything, the macro included).
+pub const ENV_CAPTURE_MESSAGE_CONTENT: &str = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT";
+/// Environment variable setting the maximum bytes of any recorded text (default 16 KiB).
+pub const ENV_MAX_CONTENT_LENGTH: &str = "TRACED_CHAT_MAX_CONTENT_LENGTH";

@@ -1,38 +1,251 @@
 //! [`TracedClient`]: an async-openai client whose chat completions are traced.
 
+use std::borrow::Cow;
+#[cfg(feature = "otel")]
+use std::sync::Arc;
+
 use async_openai::Client;
+#[cfg(feature = "otel")]
+use async_openai::config::Config as _;
 use async_openai::config::OpenAIConfig;
 use async_openai::error::OpenAIError;
 use async_openai::types::chat::{CreateChatCompletionRequest, CreateChatCompletionResponse};
 
 #[cfg(feature = "otel")]
-use opentelemetry::{
-    Context, KeyValue, Value,
-    trace::{FutureExt as _, SpanBuilder, SpanKind, Status, TraceContextExt, Tracer as _},
-};
+use opentelemetry::{KeyValue, trace::FutureExt as _};
+
+use crate::stream::TracedChatStream;
+#[cfg(feature = "otel")]
+use crate::{attributes as attr, chat, metrics::Metrics, span::OwnedSpan};
+
+/// Which attribute vocabulary the chat span uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Semconv {
+    /// The seed's `openai.*` attributes and the GenAI conventions' `gen_ai.*` ones on one span
+    /// named `openai.ChatCompletion.create` (the default).
+    #[default]
+    Both,
+    /// The GenAI semantic conventions only, span named `chat {gen_ai.request.model}`
+    /// (what `OTEL_SEMCONV_STABILITY_OPT_IN=gen_ai_latest_experimental` selects).
+    GenAi,
+    /// The seed's attributes only.
+    Seed,
+}
+
+impl Semconv {
+    /// The default: [`Semconv::GenAi`] when `OTEL_SEMCONV_STABILITY_OPT_IN` lists
+    /// `gen_ai_latest_experimental`, else [`Semconv::Both`].
+    pub fn from_env() -> Self {
+        let opt_in =
+            std::env::var(crate::attributes::ENV_SEMCONV_STABILITY_OPT_IN).unwrap_or_default();
+        if opt_in
+            .split(',')
+            .any(|v| v.trim() == "gen_ai_latest_experimental")
+        {
+            Semconv::GenAi
+        } else {
+            Semconv::Both
+        }
+    }
+
+    /// Whether the seed's `openai.*` attributes are recorded.
+    pub fn seed(self) -> bool {
+        matches!(self, Semconv::Both | Semconv::Seed)
+    }
+
+    /// Whether the GenAI conventions' attributes are recorded.
+    pub fn genai(self) -> bool {
+        matches!(self, Semconv::Both | Semconv::GenAi)
+    }
+}
+
+/// How a client records, fixed when it is built.
+#[cfg(feature = "otel")]
+#[derive(Debug)]
+pub(crate) struct Settings {
+    pub(crate) semconv: Semconv,
+    pub(crate) capture_content: bool,
+    pub(crate) provider_name: Cow<'static, str>,
+    pub(crate) server_address: Option<String>,
+    pub(crate) server_port: Option<i64>,
+    pub(crate) include_usage: bool,
+    pub(crate) metrics: Metrics,
+}
 
 #[cfg(feature = "otel")]
-use crate::{attributes as attr, span::OwnedSpan};
+impl Settings {
+    /// The attributes every metric of a request carries.
+    pub(crate) fn metric_attributes(&self, request_model: &str) -> Vec<KeyValue> {
+        let mut attributes = Vec::with_capacity(7);
+        attributes.push(KeyValue::new(
+            attr::GEN_AI_OPERATION_NAME,
+            attr::GEN_AI_OPERATION_CHAT,
+        ));
+        attributes.push(KeyValue::new(
+            attr::GEN_AI_PROVIDER_NAME,
+            self.provider_name.clone(),
+        ));
+        attributes.push(KeyValue::new(
+            attr::GEN_AI_REQUEST_MODEL,
+            request_model.to_owned(),
+        ));
+        if let Some(address) = &self.server_address {
+            attributes.push(KeyValue::new(attr::SERVER_ADDRESS, address.clone()));
+        }
+        if let Some(port) = self.server_port {
+            attributes.push(KeyValue::new(attr::SERVER_PORT, port));
+        }
+        attributes
+    }
+}
+
+/// Builds a [`TracedClient`] with non-default recording.
+///
+/// ```
+/// use traced_chat::{Semconv, TracedClient};
+/// use async_openai::config::OpenAIConfig;
+///
+/// let client = TracedClient::builder()
+///     .config(OpenAIConfig::new().with_api_base("http://localhost:11434/v1"))
+///     .provider_name("ollama")
+///     .semconv(Semconv::GenAi)
+///     .capture_content(true)
+///     .include_usage(true)
+///     .build();
+/// ```
+#[derive(Debug, Clone, Default)]
+#[must_use]
+pub struct TracedClientBuilder {
+    config: Option<OpenAIConfig>,
+    http_client: Option<reqwest::Client>,
+    semconv: Option<Semconv>,
+    capture_content: Option<bool>,
+    provider_name: Option<Cow<'static, str>>,
+    include_usage: bool,
+    max_retries: Option<usize>,
+}
+
+impl TracedClientBuilder {
+    /// The client configuration (default: [`OpenAIConfig::new`], from the environment).
+    pub fn config(mut self, config: OpenAIConfig) -> Self {
+        self.config = Some(config);
+        self
+    }
+
+    /// The HTTP client to send requests with (timeouts, proxies, TLS settings).
+    pub fn http_client(mut self, http_client: reqwest::Client) -> Self {
+        self.http_client = Some(http_client);
+        self
+    }
+
+    /// The attribute vocabulary (default: [`Semconv::from_env`]).
+    pub fn semconv(mut self, semconv: Semconv) -> Self {
+        self.semconv = Some(semconv);
+        self
+    }
+
+    /// Records message content (`gen_ai.input.messages`, `gen_ai.output.messages`,
+    /// `gen_ai.system_instructions`). Default: off, unless
+    /// `OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT` opts in. A global
+    /// [`content::set_enabled(false)`](crate::content::set_enabled) still wins.
+    pub fn capture_content(mut self, capture: bool) -> Self {
+        self.capture_content = Some(capture);
+        self
+    }
+
+    /// The `gen_ai.provider.name` (default `openai`): set it for Azure OpenAI, vLLM, Ollama, ….
+    pub fn provider_name(mut self, name: impl Into<Cow<'static, str>>) -> Self {
+        self.provider_name = Some(name.into());
+        self
+    }
+
+    /// Sets `stream_options.include_usage` on streamed requests so that token usage is reported
+    /// (a final chunk with empty `choices`). Off by default: the request is never changed
+    /// unless you ask.
+    pub fn include_usage(mut self, include: bool) -> Self {
+        self.include_usage = include;
+        self
+    }
+
+    /// Retries after a 429, a 5xx or a connection error (default 3, as async-openai).
+    pub fn max_retries(mut self, retries: usize) -> Self {
+        self.max_retries = Some(retries);
+        self
+    }
+
+    /// Builds the client.
+    pub fn build(self) -> TracedClient {
+        let config = self.config.unwrap_or_default();
+        let http_client = self.http_client.unwrap_or_default();
+        #[cfg(feature = "otel")]
+        let settings = {
+            let url = reqwest::Url::parse(config.api_base()).ok();
+            Arc::new(Settings {
+                semconv: self.semconv.unwrap_or_else(Semconv::from_env),
+                capture_content: crate::content::enabled()
+                    && self
+                        .capture_content
+                        .unwrap_or_else(crate::content::client_capture_default),
+                provider_name: self
+                    .provider_name
+                    .unwrap_or(Cow::Borrowed(attr::GEN_AI_PROVIDER_OPENAI)),
+                server_address: url.as_ref().and_then(|u| u.host_str().map(str::to_owned)),
+                server_port: url
+                    .as_ref()
+                    .and_then(|u| u.port_or_known_default())
+                    .map(i64::from),
+                include_usage: self.include_usage,
+                metrics: Metrics::new(),
+            })
+        };
+        let inner = Client::build(http_client.clone(), config);
+        #[cfg(feature = "otel")]
+        let inner = inner.with_http_service(
+            tower::ServiceBuilder::new()
+                .layer(async_openai::middleware::retry::OpenAIRetryLayer::new(
+                    self.max_retries.unwrap_or(3),
+                ))
+                .service(crate::http::TracedHttpService::new(http_client)),
+        );
+        #[cfg(not(feature = "otel"))]
+        let _ = (
+            self.semconv,
+            self.capture_content,
+            self.provider_name,
+            self.include_usage,
+            self.max_retries,
+        );
+        TracedClient {
+            inner,
+            #[cfg(feature = "otel")]
+            settings,
+        }
+    }
+}
 
 /// An [`async_openai::Client`] whose requests are traced.
 ///
 /// Each `chat().create(..)` gets a CLIENT span `openai.ChatCompletion.create`, child of the
 /// current OpenTelemetry context, with the model, the request parameters, the response id and the
-/// token usage; each HTTP attempt under it gets an `HTTP POST` CLIENT span, whose W3C
+/// token usage (in the seed's `openai.*` names and the GenAI conventions' `gen_ai.*` names, see
+/// [`Semconv`]); each HTTP attempt under it gets an `HTTP POST` CLIENT span, whose W3C
 /// `traceparent` is sent with the request. async-openai's retries (429, 5xx, connection errors)
 /// behave as in a plain client. The API key and the `Authorization` header are never recorded.
+/// Metrics (`gen_ai.client.token.usage`, `gen_ai.client.operation.duration`, …) go to the
+/// global meter provider as it is when the client is built: install telemetry first.
 ///
 /// With the `otel` feature off this is a plain async-openai client.
 ///
 /// ```no_run
-/// use async_openai::types::chat::CreateChatCompletionRequestArgs;
+/// use async_openai::types::chat::{ChatCompletionRequestUserMessage, CreateChatCompletionRequestArgs};
 /// use traced_chat::TracedClient;
 ///
 /// # async fn demo() -> Result<(), async_openai::error::OpenAIError> {
 /// let client = TracedClient::new(); // reads OPENAI_API_KEY and OPENAI_BASE_URL
 /// let request = CreateChatCompletionRequestArgs::default()
 ///     .model("gpt-4o-mini")
-///     .messages([async_openai::types::chat::ChatCompletionRequestUserMessage::from("Hi").into()])
+///     .messages([ChatCompletionRequestUserMessage::from("Hi").into()])
 ///     .build()?;
 /// let response = client.chat().create(request).await?;
 /// # Ok(()) }
@@ -40,6 +253,8 @@ use crate::{attributes as attr, span::OwnedSpan};
 #[derive(Debug, Clone)]
 pub struct TracedClient {
     inner: Client<OpenAIConfig>,
+    #[cfg(feature = "otel")]
+    settings: Arc<Settings>,
 }
 
 impl Default for TracedClient {
@@ -52,28 +267,21 @@ impl TracedClient {
     /// A client configured like [`async_openai::Client::new`]: API key from `OPENAI_API_KEY`,
     /// base URL from `OPENAI_BASE_URL` (default the OpenAI API).
     pub fn new() -> Self {
-        Self::with_config(OpenAIConfig::new())
+        Self::builder().build()
     }
 
     /// A client with the given configuration.
     pub fn with_config(config: OpenAIConfig) -> Self {
-        Self::with_http_client(reqwest_client(), config)
+        Self::builder().config(config).build()
     }
 
-    /// A client sending its requests with `http_client` (timeouts, proxies, TLS settings).
-    pub fn with_http_client(http_client: reqwest::Client, config: OpenAIConfig) -> Self {
-        let inner = Client::build(http_client.clone(), config);
-        #[cfg(feature = "otel")]
-        let inner = inner.with_http_service(
-            tower::ServiceBuilder::new()
-                .layer(async_openai::middleware::retry::OpenAIRetryLayer::default())
-                .service(crate::http::TracedHttpService::new(http_client)),
-        );
-        TracedClient { inner }
+    /// A builder for non-default recording.
+    pub fn builder() -> TracedClientBuilder {
+        TracedClientBuilder::default()
     }
 
-    /// The wrapped async-openai client: calls made through it directly are not traced by this
-    /// crate (their HTTP attempts still are).
+    /// The wrapped async-openai client: calls made through it directly get no chat span (their
+    /// HTTP attempts still get `HTTP POST` spans).
     pub fn inner(&self) -> &Client<OpenAIConfig> {
         &self.inner
     }
@@ -94,10 +302,6 @@ impl TracedClient {
     }
 }
 
-fn reqwest_client() -> reqwest::Client {
-    reqwest::Client::new()
-}
-
 /// The Chat Completions API of a [`TracedClient`]; mirrors [`async_openai::Chat`].
 #[derive(Debug, Clone, Copy)]
 pub struct TracedChat<'c> {
@@ -113,7 +317,10 @@ impl TracedChat<'_> {
     ) -> Result<CreateChatCompletionResponse, OpenAIError> {
         #[cfg(feature = "otel")]
         {
-            let span = OwnedSpan::start(start_chat_span(&request));
+            let settings = &self.client.settings;
+            let span = OwnedSpan::start(chat::start_span(settings, &request, false));
+            let started = std::time::Instant::now();
+            let metric_attributes = settings.metric_attributes(&request.model);
             let result = self
                 .client
                 .inner
@@ -121,7 +328,29 @@ impl TracedChat<'_> {
                 .create(request)
                 .with_context(span.context().clone())
                 .await;
-            record_chat_outcome(span.context(), &result);
+            match &result {
+                Ok(response) => {
+                    let facts = chat::ResponseFacts::from_response(response);
+                    chat::record_response(span.context(), settings, &facts);
+                    settings.metrics.record_operation(
+                        &metric_attributes,
+                        Some(&response.model),
+                        None,
+                        started.elapsed(),
+                        response.usage.as_ref(),
+                    );
+                }
+                Err(error) => {
+                    chat::record_error(span.context(), error);
+                    settings.metrics.record_operation(
+                        &metric_attributes,
+                        None,
+                        Some(&crate::error::error_type(error)),
+                        started.elapsed(),
+                        None,
+                    );
+                }
+            }
             span.end();
             result
         }
@@ -130,81 +359,61 @@ impl TracedChat<'_> {
             self.client.inner.chat().create(request).await
         }
     }
-}
 
-/// Starts the chat span with the request's attributes, child of the current context.
-#[cfg(feature = "otel")]
-fn start_chat_span(request: &CreateChatCompletionRequest) -> Context {
-    let mut attributes = Vec::with_capacity(3);
-    attributes.push(KeyValue::new(
-        attr::OPENAI_CREATE_MODEL,
-        request.model.clone(),
-    ));
-    #[allow(deprecated)]
-    let max_tokens = request.max_completion_tokens.or(request.max_tokens);
-    if let Some(max_tokens) = max_tokens {
-        attributes.push(KeyValue::new(
-            attr::OPENAI_CREATE_MAX_TOKENS,
-            i64::from(max_tokens),
-        ));
-    }
-    if let Some(temperature) = request.temperature {
-        attributes.push(KeyValue::new(
-            attr::OPENAI_CREATE_TEMPERATURE,
-            f32_value(temperature),
-        ));
-    }
-    let builder = SpanBuilder::from_name(attr::SPAN_CHAT_COMPLETION_CREATE)
-        .with_kind(SpanKind::Client)
-        .with_attributes(attributes);
-    let parent = Context::current();
-    let span = crate::telemetry::tracer().build_with_context(builder, &parent);
-    parent.with_span(span)
-}
-
-/// An `f32` request parameter as the decimal the user wrote (`0.7`, not `0.699999988…`).
-#[cfg(feature = "otel")]
-fn f32_value(value: f32) -> Value {
-    let shortest = value.to_string();
-    Value::F64(shortest.parse().unwrap_or(f64::from(value)))
-}
-
-#[cfg(feature = "otel")]
-fn record_chat_outcome(cx: &Context, result: &Result<CreateChatCompletionResponse, OpenAIError>) {
-    let span = cx.span();
-    if !span.is_recording() {
-        return;
-    }
-    match result {
-        Ok(response) => {
-            let mut attributes = Vec::with_capacity(5);
-            attributes.push(KeyValue::new(attr::OPENAI_RESPONSE_ID, response.id.clone()));
-            attributes.push(KeyValue::new(
-                attr::OPENAI_RESPONSE_CREATED,
-                i64::from(response.created),
-            ));
-            if let Some(usage) = &response.usage {
-                attributes.push(KeyValue::new(
-                    attr::OPENAI_USAGE_PROMPT_TOKENS,
-                    i64::from(usage.prompt_tokens),
-                ));
-                attributes.push(KeyValue::new(
-                    attr::OPENAI_USAGE_COMPLETION_TOKENS,
-                    i64::from(usage.completion_tokens),
-                ));
-                attributes.push(KeyValue::new(
-                    attr::OPENAI_USAGE_TOTAL_TOKENS,
-                    i64::from(usage.total_tokens),
-                ));
+    /// Creates a streamed chat completion, like [`async_openai::Chat::create_stream`]. The
+    /// returned stream yields the same items; the chat span stays open until it ends, fails or
+    /// is dropped (then marked cancelled).
+    ///
+    /// Token usage is reported by the server only when the request sets
+    /// `stream_options.include_usage` (or the client was built with
+    /// [`include_usage(true)`](TracedClientBuilder::include_usage)).
+    pub async fn create_stream(
+        &self,
+        #[allow(unused_mut)] mut request: CreateChatCompletionRequest,
+    ) -> Result<TracedChatStream, OpenAIError> {
+        #[cfg(feature = "otel")]
+        {
+            let settings = &self.client.settings;
+            if settings.include_usage {
+                let options = request.stream_options.get_or_insert_with(Default::default);
+                options.include_usage = Some(true);
             }
-            span.set_attributes(attributes);
+            let span = OwnedSpan::start(chat::start_span(settings, &request, true));
+            let started = std::time::Instant::now();
+            let metric_attributes = settings.metric_attributes(&request.model);
+            let result = self
+                .client
+                .inner
+                .chat()
+                .create_stream(request)
+                .with_context(span.context().clone())
+                .await;
+            match result {
+                Ok(stream) => Ok(TracedChatStream::new(
+                    stream,
+                    span,
+                    Arc::clone(settings),
+                    started,
+                    metric_attributes,
+                )),
+                Err(error) => {
+                    chat::record_error(span.context(), &error);
+                    settings.metrics.record_operation(
+                        &metric_attributes,
+                        None,
+                        Some(&crate::error::error_type(&error)),
+                        started.elapsed(),
+                        None,
+                    );
+                    span.end();
+                    Err(error)
+                }
+            }
         }
-        Err(error) => {
-            span.set_attribute(KeyValue::new(
-                attr::ERROR_TYPE,
-                crate::error::error_type(error),
-            ));
-            span.set_status(Status::error(crate::error::error_message(error)));
+        #[cfg(not(feature = "otel"))]
+        {
+            let stream = self.client.inner.chat().create_stream(request).await?;
+            Ok(TracedChatStream::new(stream))
         }
     }
 }

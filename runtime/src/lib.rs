@@ -7,26 +7,33 @@
 #![deny(missing_docs, unreachable_pub, missing_debug_implementations)]
 
 pub mod attributes;
+#[cfg(feature = "otel")]
+mod chat;
 mod client;
 #[cfg(feature = "otel")]
 mod console;
+pub mod content;
 pub mod error;
 #[cfg(feature = "otel")]
 mod http;
 pub mod init;
+#[cfg(feature = "otel")]
+mod metrics;
 mod record;
 mod span;
+mod stream;
 #[cfg(feature = "otel")]
 mod telemetry;
 #[cfg(feature = "testing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
 
-pub use client::{TracedChat, TracedClient};
+pub use client::{Semconv, TracedChat, TracedClient, TracedClientBuilder};
 #[cfg(feature = "otel")]
 #[cfg_attr(docsrs, doc(cfg(feature = "otel")))]
 pub use console::{ConsoleExporter, span_to_json};
 pub use record::{RecordPrompt, RecordResponse, Recorder};
+pub use stream::TracedChatStream;
 #[cfg(feature = "otel")]
 pub use telemetry::INSTRUMENTATION_NAME;
 

@@ -7,7 +7,7 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 use async_openai::error::OpenAIError;
-use async_openai::types::chat::CreateChatCompletionResponse;
+use async_openai::types::chat::{ChatCompletionMessageToolCalls, CreateChatCompletionResponse};
 
 #[cfg(feature = "otel")]
 use opentelemetry::{
@@ -25,6 +25,8 @@ use crate::attributes;
 pub struct Recorder<'a> {
     #[cfg(feature = "otel")]
     cx: &'a Context,
+    #[cfg(feature = "otel")]
+    keep_open: Option<&'a core::cell::Cell<bool>>,
     #[cfg(not(feature = "otel"))]
     _life: core::marker::PhantomData<&'a ()>,
 }
@@ -32,7 +34,31 @@ pub struct Recorder<'a> {
 impl<'a> Recorder<'a> {
     #[cfg(feature = "otel")]
     pub(crate) fn new(cx: &'a Context) -> Self {
-        Recorder { cx }
+        Recorder {
+            cx,
+            keep_open: None,
+        }
+    }
+
+    /// A recorder whose span the recorded value may keep open (see [`Self::keep_open`]).
+    #[cfg(feature = "otel")]
+    pub(crate) fn with_keep_open(cx: &'a Context, keep_open: &'a core::cell::Cell<bool>) -> Self {
+        Recorder {
+            cx,
+            keep_open: Some(keep_open),
+        }
+    }
+
+    /// Asks that the span stay open after the function returns, and hands over its context:
+    /// the value (a stream) records the response and ends the span when it finishes.
+    #[cfg(feature = "otel")]
+    pub(crate) fn keep_open(&self) -> Option<Context> {
+        let keep = self.keep_open?;
+        if !self.is_recording() || keep.get() {
+            return None;
+        }
+        keep.set(true);
+        Some(self.cx.clone())
     }
 
     #[cfg(not(feature = "otel"))]
@@ -56,16 +82,26 @@ impl<'a> Recorder<'a> {
         }
     }
 
-    /// Records `text` as the prompt ([`openai.prompt`](attributes::OPENAI_PROMPT)).
+    /// Records `text` as the prompt ([`openai.prompt`](attributes::OPENAI_PROMPT)), subject
+    /// to the [content policy](crate::content), and its length.
     #[inline]
     pub fn prompt(&self, text: &str) {
-        self.text(attributes::OPENAI_PROMPT, text);
+        self.text(
+            attributes::OPENAI_PROMPT,
+            attributes::OPENAI_PROMPT_LENGTH,
+            text,
+        );
     }
 
-    /// Records `text` as the response ([`openai.response`](attributes::OPENAI_RESPONSE)).
+    /// Records `text` as the response ([`openai.response`](attributes::OPENAI_RESPONSE)),
+    /// subject to the [content policy](crate::content), and its length.
     #[inline]
     pub fn response(&self, text: &str) {
-        self.text(attributes::OPENAI_RESPONSE, text);
+        self.text(
+            attributes::OPENAI_RESPONSE,
+            attributes::OPENAI_RESPONSE_LENGTH,
+            text,
+        );
     }
 
     /// Records how many choices the response had, when there were several.
@@ -98,17 +134,41 @@ impl<'a> Recorder<'a> {
         let _ = (error_type, message);
     }
 
+    /// Records `text` as the response with `length` as its original length (the text was
+    /// already cut).
+    #[cfg(feature = "otel")]
+    pub(crate) fn response_with_length(&self, text: &str, length: usize) {
+        let span = self.cx.span();
+        if span.is_recording() {
+            span.set_attribute(KeyValue::new(
+                attributes::OPENAI_RESPONSE_LENGTH,
+                i64::try_from(length).unwrap_or(i64::MAX),
+            ));
+            if crate::content::enabled() {
+                let kept = crate::content::truncate(text, crate::content::max_length());
+                span.set_attribute(KeyValue::new(attributes::OPENAI_RESPONSE, kept.to_owned()));
+            }
+        }
+    }
+
     #[inline]
-    fn text(&self, key: &'static str, text: &str) {
+    fn text(&self, key: &'static str, length_key: &'static str, text: &str) {
         #[cfg(feature = "otel")]
         {
             let span = self.cx.span();
             if span.is_recording() {
-                span.set_attribute(KeyValue::new(key, text.to_owned()));
+                span.set_attribute(KeyValue::new(
+                    length_key,
+                    i64::try_from(text.len()).unwrap_or(i64::MAX),
+                ));
+                if crate::content::enabled() {
+                    let kept = crate::content::truncate(text, crate::content::max_length());
+                    span.set_attribute(KeyValue::new(key, kept.to_owned()));
+                }
             }
         }
         #[cfg(not(feature = "otel"))]
-        let _ = (key, text);
+        let _ = (key, length_key, text);
     }
 }
 
@@ -207,16 +267,44 @@ impl RecordResponse for Cow<'_, str> {
 }
 
 impl RecordResponse for CreateChatCompletionResponse {
+    /// The first choice's text; for an answer that only calls tools, a readable summary of the
+    /// calls (`get_weather({"location":"Paris"})`). With several choices, their count too.
     fn record_response(&self, recorder: &Recorder<'_>) {
-        if let Some(content) = self
-            .choices
-            .first()
-            .and_then(|choice| choice.message.content.as_deref())
-        {
-            recorder.response(content);
+        if let Some(choice) = self.choices.first() {
+            match (&choice.message.content, &choice.message.tool_calls) {
+                (Some(content), _) if !content.is_empty() => recorder.response(content),
+                (_, Some(calls)) if !calls.is_empty() => {
+                    recorder.response(&tool_call_summary(calls.iter().map(|call| match call {
+                        ChatCompletionMessageToolCalls::Function(f) => {
+                            (f.function.name.as_str(), f.function.arguments.as_str())
+                        }
+                        ChatCompletionMessageToolCalls::Custom(c) => {
+                            (c.custom_tool.name.as_str(), c.custom_tool.input.as_str())
+                        }
+                    })))
+                }
+                (Some(content), _) => recorder.response(content),
+                _ => {}
+            }
         }
         recorder.choice_count(self.choices.len());
     }
+}
+
+/// A readable one-line summary of tool calls given as `(name, arguments)`:
+/// `get_weather({"location":"Paris"}); get_time({})`.
+pub(crate) fn tool_call_summary<'a>(calls: impl Iterator<Item = (&'a str, &'a str)>) -> String {
+    let mut out = String::new();
+    for (i, (name, arguments)) in calls.enumerate() {
+        if i > 0 {
+            out.push_str("; ");
+        }
+        out.push_str(name);
+        out.push('(');
+        out.push_str(arguments);
+        out.push(')');
+    }
+    out
 }
 
 impl<T: RecordResponse> RecordResponse for Option<T> {

@@ -46,6 +46,12 @@ impl OwnedSpan {
         self.cx.span().end();
     }
 
+    /// Gives up ownership without ending the span (another owner took its context over).
+    #[inline]
+    pub(crate) fn disarm(mut self) {
+        self.cx = Context::new();
+    }
+
     /// Marks the span as failed by a panic and ends it.
     pub(crate) fn end_panicked(&self) {
         let span = self.cx.span();
@@ -140,10 +146,23 @@ impl FnSpan {
         self.span.context()
     }
 
-    /// Records `value` as the response and ends the span.
+    /// Records `value` as the response and ends the span, unless the value took the span over
+    /// (a stream, which ends it when it finishes).
     fn finish<R: RecordResponse + ?Sized>(self, value: &R) {
-        value.record_response(&self.recorder());
-        self.end();
+        #[cfg(feature = "otel")]
+        {
+            let keep_open = core::cell::Cell::new(false);
+            value.record_response(&Recorder::with_keep_open(self.span.context(), &keep_open));
+            if keep_open.get() {
+                self.span.disarm();
+            } else {
+                self.span.end();
+            }
+        }
+        #[cfg(not(feature = "otel"))]
+        {
+            let _ = value;
+        }
     }
 
     /// Ends the span without recording anything.
@@ -194,7 +213,7 @@ where
     Instrumented {
         fut,
         span: Some(span),
-        record: Some(record_output::<F::Output>),
+        record: Some(FnSpan::finish::<F::Output>),
     }
 }
 
@@ -208,10 +227,6 @@ pub fn instrument_unrecorded<F: Future>(span: FnSpan, fut: F) -> Instrumented<F>
     }
 }
 
-fn record_output<R: RecordResponse>(value: &R, span: &FnSpan) {
-    value.record_response(&span.recorder());
-}
-
 pin_project_lite::pin_project! {
     /// A future running inside a [`FnSpan`]; see [`instrument`].
     pub struct Instrumented<F: Future> {
@@ -219,7 +234,7 @@ pin_project_lite::pin_project! {
         #[pin]
         fut: F,
         span: Option<FnSpan>,
-        record: Option<fn(&F::Output, &FnSpan)>,
+        record: Option<fn(FnSpan, &F::Output)>,
     }
 }
 
@@ -262,10 +277,10 @@ impl<F: Future> Future for Instrumented<F> {
         if let Poll::Ready(out) = &poll
             && let Some(span) = this.span.take()
         {
-            if let Some(record) = this.record {
-                record(out, &span);
+            match this.record {
+                Some(finish) => finish(span, out),
+                None => span.end(),
             }
-            span.end();
         }
         poll
     }

@@ -21,3 +21,8 @@ static SCOPE: LazyLock<InstrumentationScope> = LazyLock::new(|| {
 pub(crate) fn tracer() -> BoxedTracer {
     global::tracer_provider().tracer_with_scope(SCOPE.clone())
 }
+
+/// The instrumentation scope of this crate's spans and metrics.
+pub(crate) fn scope() -> InstrumentationScope {
+    SCOPE.clone()
+}

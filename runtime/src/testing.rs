@@ -136,6 +136,31 @@ impl MockOpenAI {
             .await;
     }
 
+    /// Answers every later chat request with the server-sent-events `body`
+    /// (`text/event-stream`), e.g. [`fixtures::CHAT_STREAM_WITH_USAGE`].
+    pub async fn answer_stream(&self, body: &str) {
+        Mock::given(method("POST"))
+            .and(path(CHAT_PATH))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_raw(body.as_bytes().to_vec(), "text/event-stream"),
+            )
+            .with_priority(OVERRIDE_PRIORITY)
+            .mount(&self.server)
+            .await;
+    }
+
+    /// Answers every later chat request with `status` and the JSON `body` after `delay` (to
+    /// test timeouts).
+    pub async fn answer_delayed(&self, status: u16, body: &str, delay: std::time::Duration) {
+        Mock::given(method("POST"))
+            .and(path(CHAT_PATH))
+            .respond_with(json_response(status, body).set_delay(delay))
+            .with_priority(OVERRIDE_PRIORITY)
+            .mount(&self.server)
+            .await;
+    }
+
     /// The base URL to configure a client with (`http://127.0.0.1:PORT/v1`).
     pub fn base_url(&self) -> String {
         format!("{}/v1", self.server.uri())
@@ -295,4 +320,112 @@ pub fn attribute<'a>(span: &'a SpanData, key: &str) -> Option<&'a Value> {
         .iter()
         .find(|kv| kv.key.as_str() == key)
         .map(|kv| &kv.value)
+}
+
+/// Captures metrics in memory through a real SDK pipeline (an `SdkMeterProvider` with a periodic
+/// reader over the in-memory exporter), installed as the global meter provider once per process.
+///
+/// Install it before building the clients whose metrics you want: instruments come from the
+/// global provider as it is when a client is built.
+#[derive(Debug, Clone)]
+pub struct MetricCapture {
+    exporter: opentelemetry_sdk::metrics::InMemoryMetricExporter,
+    provider: opentelemetry_sdk::metrics::SdkMeterProvider,
+}
+
+/// One histogram data point, flattened for assertions.
+#[derive(Debug, Clone)]
+pub struct HistogramPoint {
+    /// The metric's name.
+    pub name: String,
+    /// The metric's unit.
+    pub unit: String,
+    /// The data point's attributes.
+    pub attributes: Vec<opentelemetry::KeyValue>,
+    /// How many values were recorded.
+    pub count: u64,
+    /// Their sum, as `f64`.
+    pub sum: f64,
+    /// The explicit bucket boundaries.
+    pub bounds: Vec<f64>,
+}
+
+impl HistogramPoint {
+    /// The value of attribute `key`.
+    pub fn attribute(&self, key: &str) -> Option<&Value> {
+        self.attributes
+            .iter()
+            .find(|kv| kv.key.as_str() == key)
+            .map(|kv| &kv.value)
+    }
+}
+
+impl MetricCapture {
+    /// Installs the capturing provider as the global meter provider (once per process).
+    pub fn install() -> MetricCapture {
+        static CAPTURE: OnceLock<MetricCapture> = OnceLock::new();
+        CAPTURE
+            .get_or_init(|| {
+                let exporter = opentelemetry_sdk::metrics::InMemoryMetricExporter::default();
+                let provider = opentelemetry_sdk::metrics::SdkMeterProvider::builder()
+                    .with_periodic_exporter(exporter.clone())
+                    .build();
+                opentelemetry::global::set_meter_provider(provider.clone());
+                MetricCapture { exporter, provider }
+            })
+            .clone()
+    }
+
+    /// Exports now and returns every histogram data point recorded so far (cumulative).
+    pub fn histograms(&self) -> Vec<HistogramPoint> {
+        use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData};
+        let _ = self.provider.force_flush();
+        let mut out = Vec::new();
+        let exported = self.exporter.get_finished_metrics().unwrap_or_default();
+        // Cumulative temporality: the last export holds everything.
+        let Some(last) = exported.last() else {
+            return out;
+        };
+        for scope in last.scope_metrics() {
+            for metric in scope.metrics() {
+                let points: Vec<(Vec<opentelemetry::KeyValue>, u64, f64, Vec<f64>)> =
+                    match metric.data() {
+                        AggregatedMetrics::F64(MetricData::Histogram(h)) => h
+                            .data_points()
+                            .map(|p| {
+                                (
+                                    p.attributes().cloned().collect(),
+                                    p.count(),
+                                    p.sum(),
+                                    p.bounds().collect(),
+                                )
+                            })
+                            .collect(),
+                        AggregatedMetrics::U64(MetricData::Histogram(h)) => h
+                            .data_points()
+                            .map(|p| {
+                                (
+                                    p.attributes().cloned().collect(),
+                                    p.count(),
+                                    p.sum() as f64,
+                                    p.bounds().collect(),
+                                )
+                            })
+                            .collect(),
+                        _ => Vec::new(),
+                    };
+                for (attributes, count, sum, bounds) in points {
+                    out.push(HistogramPoint {
+                        name: metric.name().to_owned(),
+                        unit: metric.unit().to_owned(),
+                        attributes,
+                        count,
+                        sum,
+                        bounds,
+                    });
+                }
+            }
+        }
+        out
+    }
 }

@@ -6,7 +6,9 @@ struct Completion {
 
 #[traced_chat]
 fn call(prompt: &str) -> Completion {
-    Completion { text: prompt.to_owned() }
+    Completion {
+        text: prompt.to_owned(),
+    }
 }
 
 fn main() {}

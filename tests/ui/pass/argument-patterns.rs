@@ -30,7 +30,10 @@ fn field(request: &Request) -> &str {
 fn main() {
     assert_eq!(tuple(("ab", 2), 0), "abab");
     assert_eq!(mutable("a".into()), "a!");
-    let request = Request { text: "hi".into(), user: 7 };
+    let request = Request {
+        text: "hi".into(),
+        user: 7,
+    };
     assert_eq!(field(&request), "hi");
     assert_eq!(destructured(request), "7: hi");
 }

@@ -11,7 +11,11 @@ impl std::fmt::Display for ApiError {
 }
 
 async fn fetch(prompt: &str) -> Result<String, ApiError> {
-    if prompt.is_empty() { Err(ApiError) } else { Ok(prompt.to_uppercase()) }
+    if prompt.is_empty() {
+        Err(ApiError)
+    } else {
+        Ok(prompt.to_uppercase())
+    }
 }
 
 #[traced_chat]
@@ -25,8 +29,15 @@ pub async fn no_return(prompt: String) {
     let _ = fetch(&prompt).await;
 }
 
+fn assert_send<T: Send>(value: T) -> T {
+    value
+}
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
+    // The instrumented future stays `Send`: it can be spawned.
+    let spawned = tokio::spawn(assert_send(call("spawned")));
+    assert_eq!(spawned.await.unwrap().unwrap(), "SPAWNED");
     assert_eq!(call("hi").await.unwrap(), "HI");
     assert!(call("").await.is_err());
     no_return("x".into()).await;

@@ -37,7 +37,9 @@ impl Chat for Echo {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
-    let echo = Arc::new(Echo { prefix: "> ".into() });
+    let echo = Arc::new(Echo {
+        prefix: "> ".into(),
+    });
     assert_eq!(echo.reply("a").await, "> a");
     assert_eq!(echo.clone().reply_owned("b".into()).await.unwrap(), "> b");
     assert!(echo.clone().reply_owned(String::new()).await.is_err());

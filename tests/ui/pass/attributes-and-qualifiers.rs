@@ -27,10 +27,10 @@ mod inner {
 }
 
 /// # Safety
-/// `ptr` must point to a valid string.
+/// `byte` must point to a valid byte.
 #[traced_chat]
-unsafe fn from_raw(prompt: *const str) -> String {
-    unsafe { (*prompt).to_owned() }
+unsafe fn with_byte(prompt: &str, byte: *const u8) -> String {
+    format!("{prompt}{}", unsafe { *byte })
 }
 
 #[traced_chat(skip(prompt))]
@@ -38,17 +38,16 @@ extern "C" fn c_abi() {}
 
 #[traced_chat]
 #[allow(clippy::needless_return)]
-fn body_attributes(prompt: &str) -> usize {
+fn body_attributes(prompt: &str) -> String {
     #![allow(unused_variables)]
     let unused = 1;
-    return prompt.len();
+    return prompt.to_uppercase();
 }
 
 fn main() {
     let _kept = inner::visible("a");
     let _ = inner::compiled_in("b");
-    let text = String::from("c");
-    assert_eq!(unsafe { from_raw(text.as_str()) }, "c");
+    assert_eq!(unsafe { with_byte("c", &1) }, "c1");
     c_abi();
-    assert_eq!(body_attributes("abc"), 3);
+    assert_eq!(body_attributes("abc"), "ABC");
 }

@@ -46,8 +46,19 @@ async fn wrapped(prompt: Question) -> Result<Option<Answer>, std::fmt::Error> {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
-    assert_eq!(ask(Question { topic: "owls".into() }).text, "owls");
+    assert_eq!(
+        ask(Question {
+            topic: "owls".into()
+        })
+        .text,
+        "owls"
+    );
     assert_eq!(*shown(&Shown(3)), "#3");
-    let answer = wrapped(Question { topic: "bats".into() }).await.unwrap().unwrap();
+    let answer = wrapped(Question {
+        topic: "bats".into(),
+    })
+    .await
+    .unwrap()
+    .unwrap();
     assert_eq!(answer.text, "bats");
 }

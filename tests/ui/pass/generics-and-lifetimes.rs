@@ -13,7 +13,11 @@ where
     P: AsRef<str>,
     R: AsRef<str> + ?Sized,
 {
-    if prompt.as_ref().is_empty() { fallback.as_ref() } else { "given" }
+    if prompt.as_ref().is_empty() {
+        fallback.as_ref()
+    } else {
+        "given"
+    }
 }
 
 #[traced_chat(prompt = prompt[0])]

@@ -13,7 +13,12 @@ fn names(prompt: &str, span: u8, cx: u8, guard: u8, __traced_chat_span: u8) -> S
 }
 
 #[traced_chat(fields(span = span as i64))]
-async fn async_names(prompt: String, span: u8, __traced_chat_span: &str, __traced_chat_fake: u8) -> String {
+async fn async_names(
+    prompt: String,
+    span: u8,
+    __traced_chat_span: &str,
+    __traced_chat_fake: u8,
+) -> String {
     format!("{prompt}{span}{__traced_chat_span}{__traced_chat_fake}")
 }
 

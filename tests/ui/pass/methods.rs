@@ -9,7 +9,9 @@ struct Assistant {
 impl Assistant {
     #[traced_chat(skip(response))]
     fn new(prompt: &str) -> Self {
-        Assistant { history: vec![prompt.to_owned()] }
+        Assistant {
+            history: vec![prompt.to_owned()],
+        }
     }
 
     #[traced_chat]

@@ -70,7 +70,9 @@ async fn everything(request: Request) -> Request {
 async fn main() {
     assert_eq!(renamed("a"), "a");
     assert_eq!(chosen("q", "c"), "c: q");
-    let request = Request { messages: vec!["x".into(), "y".into()] };
+    let request = Request {
+        messages: vec!["x".into(), "y".into()],
+    };
     assert_eq!(method_call(&request), "x\ny");
     assert_eq!(no_prompt(), "daily digest");
     assert_eq!(no_response("ab"), b"ab");

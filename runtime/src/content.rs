@@ -1,0 +1,142 @@
+//! Content policy: whether prompt and response texts are recorded, and how long they may be.
+//!
+//! - `#[traced_chat]` records `openai.prompt` and `openai.response` by default (the seed's
+//!   behaviour); [`TracedClient`](crate::TracedClient) records message content
+//!   (`gen_ai.input.messages`, `gen_ai.output.messages`, `gen_ai.system_instructions`) only when
+//!   enabled, by its builder or by `OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true`.
+//! - A deployment turns **all** content capture off, the macro's included, with
+//!   `OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=false` (or `no_content`), or with
+//!   [`set_enabled(false)`](set_enabled). Lengths and token usage are still recorded.
+//! - Every recorded text is cut to [`max_length`] bytes (default 16 KiB, or
+//!   `TRACED_CHAT_MAX_CONTENT_LENGTH`) on a UTF-8 character boundary; the original length is
+//!   recorded beside it. The cost does not grow with the text's size beyond one copy of the kept
+//!   part.
+//!
+//! The API key, the `Authorization` header and URL credentials are never recorded, whatever this
+//! policy says.
+
+use std::sync::LazyLock;
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+
+use crate::attributes::{ENV_CAPTURE_MESSAGE_CONTENT, ENV_MAX_CONTENT_LENGTH};
+
+/// The default of [`max_length`]: 16 KiB.
+pub const DEFAULT_MAX_LENGTH: usize = 16 * 1024;
+
+/// What `OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT` says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum EnvCapture {
+    Unset,
+    On,
+    Off,
+}
+
+struct EnvPolicy {
+    capture: EnvCapture,
+    max_length: usize,
+}
+
+static ENV: LazyLock<EnvPolicy> = LazyLock::new(|| EnvPolicy {
+    capture: parse_capture(std::env::var(ENV_CAPTURE_MESSAGE_CONTENT).ok().as_deref()),
+    max_length: std::env::var(ENV_MAX_CONTENT_LENGTH)
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(DEFAULT_MAX_LENGTH),
+});
+
+fn parse_capture(value: Option<&str>) -> EnvCapture {
+    match value.map(|v| v.trim().to_ascii_lowercase()).as_deref() {
+        None | Some("") => EnvCapture::Unset,
+        Some("true" | "1" | "span_only" | "span_and_event") => EnvCapture::On,
+        Some("false" | "0" | "no_content" | "event_only") => EnvCapture::Off,
+        Some(_) => EnvCapture::Unset,
+    }
+}
+
+const UNSET: u8 = 0;
+const ON: u8 = 1;
+const OFF: u8 = 2;
+
+static ENABLED: AtomicU8 = AtomicU8::new(UNSET);
+static MAX_LENGTH: AtomicUsize = AtomicUsize::new(0);
+
+/// Turns all content capture on or off for the process (overrides the environment).
+///
+/// Off: no prompt, response or message text is recorded by the macro or the client; lengths,
+/// usage and everything else still are.
+pub fn set_enabled(enabled: bool) {
+    ENABLED.store(if enabled { ON } else { OFF }, Ordering::Relaxed);
+}
+
+/// Whether content may be recorded at all (the macro's `openai.prompt`/`openai.response`).
+#[inline]
+pub fn enabled() -> bool {
+    match ENABLED.load(Ordering::Relaxed) {
+        ON => true,
+        OFF => false,
+        _ => ENV.capture != EnvCapture::Off,
+    }
+}
+
+/// Whether the client records message content when its builder did not say: only when the
+/// environment opts in and nothing turned content off.
+#[cfg(feature = "otel")]
+pub(crate) fn client_capture_default() -> bool {
+    match ENABLED.load(Ordering::Relaxed) {
+        OFF => false,
+        _ => ENV.capture == EnvCapture::On,
+    }
+}
+
+/// Sets the maximum number of bytes of any recorded text (overrides the environment).
+pub fn set_max_length(bytes: usize) {
+    MAX_LENGTH.store(bytes.max(1), Ordering::Relaxed);
+}
+
+/// The maximum number of bytes of any recorded text.
+#[inline]
+pub fn max_length() -> usize {
+    match MAX_LENGTH.load(Ordering::Relaxed) {
+        0 => ENV.max_length,
+        n => n,
+    }
+}
+
+/// `text` cut to at most `max` bytes on a UTF-8 character boundary.
+#[inline]
+pub fn truncate(text: &str, max: usize) -> &str {
+    if text.len() <= max {
+        return text;
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn truncates_on_char_boundaries() {
+        assert_eq!(truncate("hello", 10), "hello");
+        assert_eq!(truncate("hello", 3), "hel");
+        // 'é' is two bytes: never split it.
+        assert_eq!(truncate("aé", 2), "a");
+        assert_eq!(truncate("aé", 3), "aé");
+        assert_eq!(truncate("日本", 4), "日");
+        assert_eq!(truncate("", 0), "");
+    }
+
+    #[test]
+    fn parses_the_capture_variable() {
+        assert_eq!(parse_capture(None), EnvCapture::Unset);
+        assert_eq!(parse_capture(Some("true")), EnvCapture::On);
+        assert_eq!(parse_capture(Some("SPAN_ONLY")), EnvCapture::On);
+        assert_eq!(parse_capture(Some("false")), EnvCapture::Off);
+        assert_eq!(parse_capture(Some("no_content")), EnvCapture::Off);
+        assert_eq!(parse_capture(Some("banana")), EnvCapture::Unset);
+    }
+}

@@ -1,0 +1,291 @@
+//! [`TracedChatStream`]: a streamed chat completion that keeps its span open until it ends.
+
+use std::pin::Pin;
+use std::task::{Context as TaskContext, Poll};
+
+use async_openai::error::OpenAIError;
+use async_openai::types::chat::{ChatCompletionResponseStream, CreateChatCompletionStreamResponse};
+use futures_core::Stream;
+
+use crate::record::{RecordResponse, Recorder};
+
+#[cfg(feature = "otel")]
+use {
+    crate::{
+        attributes as attr,
+        chat::{self, ResponseFacts, ToolCall},
+        client::Settings,
+        content,
+        span::OwnedSpan,
+    },
+    opentelemetry::{Context, KeyValue, trace::TraceContextExt},
+    std::sync::{Arc, OnceLock},
+    std::time::Instant,
+};
+
+/// The stream [`TracedChat::create_stream`](crate::TracedChat::create_stream) returns: yields
+/// exactly the items of async-openai's stream, and records on the chat span as they pass: the
+/// time to the first chunk (an event and `gen_ai.response.time_to_first_chunk`), the text (within
+/// the content limit), finish reasons, tool calls, response id and model, and the usage of the
+/// final chunk. The span ends when the stream ends or fails, or, marked cancelled, when the
+/// stream is dropped early; never twice.
+///
+/// A `#[traced_chat]` function that returns it records `openai.response` when the stream ends:
+/// the function's span stays open until then.
+pub struct TracedChatStream {
+    inner: ChatCompletionResponseStream,
+    #[cfg(feature = "otel")]
+    state: Option<Box<StreamState>>,
+    /// The span of a `#[traced_chat]` function that returned this stream.
+    #[cfg(feature = "otel")]
+    fn_span: OnceLock<Context>,
+}
+
+impl std::fmt::Debug for TracedChatStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TracedChatStream").finish_non_exhaustive()
+    }
+}
+
+#[cfg(feature = "otel")]
+struct StreamState {
+    span: OwnedSpan,
+    settings: Arc<Settings>,
+    started: Instant,
+    last_chunk: Option<Instant>,
+    metric_attributes: Vec<KeyValue>,
+    facts: ResponseFacts,
+    max_text: usize,
+}
+
+impl TracedChatStream {
+    #[cfg(feature = "otel")]
+    pub(crate) fn new(
+        inner: ChatCompletionResponseStream,
+        span: OwnedSpan,
+        settings: Arc<Settings>,
+        started: Instant,
+        metric_attributes: Vec<KeyValue>,
+    ) -> Self {
+        TracedChatStream {
+            inner,
+            state: Some(Box::new(StreamState {
+                span,
+                settings,
+                started,
+                last_chunk: None,
+                metric_attributes,
+                facts: ResponseFacts::default(),
+                max_text: content::max_length(),
+            })),
+            fn_span: OnceLock::new(),
+        }
+    }
+
+    #[cfg(not(feature = "otel"))]
+    pub(crate) fn new(inner: ChatCompletionResponseStream) -> Self {
+        TracedChatStream { inner }
+    }
+
+    /// Unwraps async-openai's stream; the chat span ends now, marked cancelled if the stream had
+    /// not finished.
+    pub fn into_inner(mut self) -> ChatCompletionResponseStream {
+        let inner = std::mem::replace(&mut self.inner, Box::pin(EmptyStream));
+        drop(self);
+        inner
+    }
+}
+
+struct EmptyStream;
+
+impl Stream for EmptyStream {
+    type Item = Result<CreateChatCompletionStreamResponse, OpenAIError>;
+    fn poll_next(self: Pin<&mut Self>, _: &mut TaskContext<'_>) -> Poll<Option<Self::Item>> {
+        Poll::Ready(None)
+    }
+}
+
+impl Stream for TracedChatStream {
+    type Item = Result<CreateChatCompletionStreamResponse, OpenAIError>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Option<Self::Item>> {
+        let poll = self.inner.as_mut().poll_next(cx);
+        #[cfg(feature = "otel")]
+        match &poll {
+            Poll::Ready(Some(Ok(chunk))) => {
+                if let Some(state) = self.state.as_mut() {
+                    state.on_chunk(chunk);
+                }
+            }
+            Poll::Ready(Some(Err(error))) => self.finish(Some(error)),
+            Poll::Ready(None) => self.finish(None),
+            Poll::Pending => {}
+        }
+        poll
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.inner.size_hint()
+    }
+}
+
+#[cfg(feature = "otel")]
+impl TracedChatStream {
+    /// Ends the chat span (and a `#[traced_chat]` span waiting on this stream).
+    fn finish(&mut self, error: Option<&OpenAIError>) {
+        let Some(state) = self.state.take() else {
+            return;
+        };
+        let fn_span = self.fn_span.take().map(OwnedSpan::start);
+        state.finish(error, fn_span);
+    }
+}
+
+#[cfg(feature = "otel")]
+impl Drop for TracedChatStream {
+    fn drop(&mut self) {
+        // Dropped early: record what arrived, then the spans end marked cancelled.
+        if let Some(state) = self.state.take() {
+            let fn_span = self.fn_span.take().map(OwnedSpan::start);
+            if let Some(fn_span) = &fn_span {
+                record_fn_response(&state.facts, fn_span.context());
+            }
+            chat::record_response(state.span.context(), &state.settings, &state.facts);
+        }
+    }
+}
+
+#[cfg(feature = "otel")]
+impl StreamState {
+    fn on_chunk(&mut self, chunk: &CreateChatCompletionStreamResponse) {
+        let now = Instant::now();
+        match self.last_chunk {
+            None => {
+                let elapsed = now.duration_since(self.started);
+                let span = self.span.context().span();
+                span.add_event(attr::EVENT_FIRST_CHUNK, Vec::new());
+                span.set_attribute(KeyValue::new(
+                    attr::GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK,
+                    elapsed.as_secs_f64(),
+                ));
+                self.settings
+                    .metrics
+                    .record_first_chunk(&self.metric_attributes, elapsed);
+            }
+            Some(last) => self
+                .settings
+                .metrics
+                .record_next_chunk(&self.metric_attributes, now.duration_since(last)),
+        }
+        self.last_chunk = Some(now);
+
+        let facts = &mut self.facts;
+        if facts.id.is_none() {
+            facts.id = Some(chunk.id.clone());
+            facts.model = Some(chunk.model.clone());
+            facts.created = Some(chunk.created);
+            facts.service_tier = chunk.service_tier.as_ref().map(chat::service_tier);
+            #[allow(deprecated)]
+            {
+                facts.system_fingerprint = chunk.system_fingerprint.clone();
+            }
+        }
+        if let Some(usage) = &chunk.usage {
+            facts.usage = Some(usage.clone());
+        }
+        for choice in &chunk.choices {
+            let index = choice.index as usize;
+            if let Some(reason) = &choice.finish_reason {
+                if facts.finish_reasons.len() <= index {
+                    facts.finish_reasons.resize(index + 1, None);
+                }
+                facts.finish_reasons[index] = Some(chat::finish_reason(reason));
+            }
+            if index != 0 {
+                continue;
+            }
+            if let Some(text) = &choice.delta.content {
+                facts.text_len += text.len();
+                let room = self.max_text.saturating_sub(facts.text.len());
+                if room > 0 {
+                    facts.text.push_str(content::truncate(text, room));
+                }
+            }
+            for delta in choice.delta.tool_calls.iter().flatten() {
+                let i = delta.index as usize;
+                if facts.tool_calls.len() <= i {
+                    facts.tool_calls.resize(i + 1, ToolCall::default());
+                }
+                let call = &mut facts.tool_calls[i];
+                if let Some(id) = &delta.id {
+                    call.id.clone_from(id);
+                }
+                if let Some(function) = &delta.function {
+                    if let Some(name) = &function.name {
+                        call.name.push_str(name);
+                    }
+                    if let Some(arguments) = &function.arguments {
+                        let room = self.max_text.saturating_sub(call.arguments.len());
+                        call.arguments.push_str(content::truncate(arguments, room));
+                    }
+                }
+            }
+        }
+    }
+
+    fn finish(self, error: Option<&OpenAIError>, fn_span: Option<OwnedSpan>) {
+        let cx = self.span.context();
+        chat::record_response(cx, &self.settings, &self.facts);
+        let error_type = error.map(crate::error::error_type);
+        if let Some(error) = error {
+            chat::record_error(cx, error);
+        }
+        self.settings.metrics.record_operation(
+            &self.metric_attributes,
+            self.facts.model.as_deref(),
+            error_type.as_deref(),
+            self.started.elapsed(),
+            self.facts.usage.as_ref(),
+        );
+        // The chat span ends first: the function's span encloses it.
+        let StreamState { span, facts, .. } = self;
+        span.end();
+        if let Some(fn_span) = fn_span {
+            match error {
+                Some(error) => {
+                    let message = crate::error::error_message(error);
+                    Recorder::new(fn_span.context())
+                        .error(error_type.as_deref().unwrap_or("_OTHER"), &message);
+                }
+                None => record_fn_response(&facts, fn_span.context()),
+            }
+            fn_span.end();
+        }
+    }
+}
+
+/// Records a streamed answer as `openai.response` on a `#[traced_chat]` span.
+#[cfg(feature = "otel")]
+fn record_fn_response(facts: &ResponseFacts, cx: &Context) {
+    let recorder = Recorder::new(cx);
+    if facts.text.is_empty() && !facts.tool_calls.is_empty() {
+        recorder.response(&facts.tool_call_summary());
+    } else {
+        // The text was cut as it arrived; record the kept part with the full length.
+        recorder.response_with_length(&facts.text, facts.text_len);
+    }
+}
+
+impl RecordResponse for TracedChatStream {
+    /// Keeps the function's span open until the stream ends, then records the streamed text.
+    fn record_response(&self, recorder: &Recorder<'_>) {
+        #[cfg(feature = "otel")]
+        if self.state.is_some() && self.fn_span.get().is_none() {
+            if let Some(cx) = recorder.keep_open() {
+                let _ = self.fn_span.set(cx);
+            }
+        }
+        #[cfg(not(feature = "otel"))]
+        let _ = recorder;
+    }
+}
