@@ -4,9 +4,15 @@
 use std::process::Command;
 
 fn run_quickstart() -> (String, String) {
+    run_example("quickstart")
+}
+
+/// Runs an example offline. The examples are built by the same `cargo test` run (a stale binary
+/// from another feature set would be run otherwise: run the whole `cargo test`).
+fn run_example(name: &str) -> (String, String) {
     let exe = std::env::current_exe().unwrap();
     let dir = exe.parent().unwrap().parent().unwrap().join("examples");
-    let bin = dir.join(format!("quickstart{}", std::env::consts::EXE_SUFFIX));
+    let bin = dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
     assert!(
         bin.exists(),
         "cargo test builds the examples: {} missing",
@@ -119,4 +125,65 @@ fn quickstart_prints_the_seed_trace_or_nothing() {
         main["resource"]["attributes"]["telemetry.sdk.language"],
         "rust"
     );
+    // The metrics go to stderr when telemetry shuts down.
+    assert!(
+        stderr.contains(r#"{"metric":"gen_ai.client.token.usage","unit":"{token}""#),
+        "{stderr}"
+    );
+}
+
+fn span<'a>(spans: &'a [serde_json::Value], name: &str) -> &'a serde_json::Value {
+    spans
+        .iter()
+        .find(|s| s["name"] == name)
+        .unwrap_or_else(|| panic!("no span {name}"))
+}
+
+#[test]
+fn streaming_tools_and_errors_examples_run_offline() {
+    let (stdout, stderr) = run_example("streaming");
+    assert!(
+        stderr.contains("Death is the end of life's story."),
+        "{stderr}"
+    );
+    let spans_streaming = spans(&stdout);
+    let (stdout, stderr) = run_example("tools");
+    assert!(stderr.contains("get_weather"), "{stderr}");
+    let spans_tools = spans(&stdout);
+    let (stdout, stderr) = run_example("errors");
+    assert!(stderr.contains("404 as expected"), "{stderr}");
+    assert!(
+        stderr.contains("after the retry: The meaning of life"),
+        "{stderr}"
+    );
+    let spans_errors = spans(&stdout);
+    if !cfg!(feature = "otel") {
+        assert!(spans_streaming.is_empty() && spans_tools.is_empty() && spans_errors.is_empty());
+        return;
+    }
+    let tell = span(&spans_streaming, "tell");
+    assert_eq!(
+        tell["attributes"]["openai.response"],
+        "Death is the end of life's story."
+    );
+    let chat = span(&spans_streaming, "openai.ChatCompletion.create");
+    assert_eq!(chat["attributes"]["gen_ai.usage.output_tokens"], 9);
+    assert_eq!(chat["events"][0]["name"], "gen_ai.first_chunk");
+
+    let weather = span(&spans_tools, "weather");
+    assert_eq!(
+        weather["attributes"]["openai.response"],
+        r#"get_weather({"location":"Paris, France","unit":"celsius"})"#
+    );
+
+    let asks: Vec<_> = spans_errors.iter().filter(|s| s["name"] == "ask").collect();
+    assert_eq!(asks[0]["status"]["status_code"], "ERROR");
+    assert_eq!(asks[0]["attributes"]["error.type"], "model_not_found");
+    assert_eq!(asks[1]["status"]["status_code"], "UNSET");
+    let codes: Vec<_> = spans_errors
+        .iter()
+        .filter(|s| s["name"] == "HTTP POST")
+        .map(|s| s["attributes"]["http.status_code"].clone())
+        .collect();
+    assert_eq!(codes, [404, 429, 200]);
 }

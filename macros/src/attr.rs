@@ -128,9 +128,12 @@ pub(crate) fn parse(tokens: TokenStream) -> (Args, Result<()>) {
     let result = (|input: ParseStream<'_>| {
         let mut errors = Errors::default();
         let mut seen = Vec::new();
-        parse_list(input, &mut errors, |input, errors| {
-            args.parse_option(input, errors, &mut seen)
-        });
+        parse_list(
+            input,
+            ("an option", "options"),
+            &mut errors,
+            |input, errors| args.parse_option(input, errors, &mut seen),
+        );
         args.validate(&mut errors);
         errors.finish()
     })
@@ -142,17 +145,18 @@ pub(crate) fn parse(tokens: TokenStream) -> (Args, Result<()>) {
 /// the next `,` at this level, so the items after it are still parsed.
 fn parse_list(
     input: ParseStream<'_>,
+    (one, many): (&str, &str),
     errors: &mut Errors,
     mut each: impl FnMut(ParseStream<'_>, &mut Errors) -> Result<()>,
 ) {
     while !input.is_empty() {
         if input.peek(Token![,]) {
-            errors.push(input.error("expected an option before `,`"));
+            errors.push(input.error(format!("expected {one} before `,`")));
         } else if let Err(error) = each(input, errors) {
             errors.push(error);
             skip_to_comma(input);
         } else if !input.is_empty() && !input.peek(Token![,]) {
-            errors.push(input.error("expected `,` between options"));
+            errors.push(input.error(format!("expected `,` between {many}")));
             skip_to_comma(input);
         }
         if input.is_empty() {
@@ -365,27 +369,32 @@ fn parse_skip(input: ParseStream<'_>, key: kw::skip, errors: &mut Errors) -> Res
         prompt: None,
         response: None,
     };
-    parse_list(&content, errors, |input, _| {
-        let lookahead = input.lookahead1();
-        let (slot, word, span) = if lookahead.peek(kw::prompt) {
-            let word: kw::prompt = input.parse()?;
-            (&mut skip.prompt, "prompt", word.span)
-        } else if lookahead.peek(kw::response) {
-            let word: kw::response = input.parse()?;
-            (&mut skip.response, "response", word.span)
-        } else {
-            let _ = lookahead;
-            return Err(value_error(
-                input,
-                "`skip` takes `prompt` and/or `response` (other arguments are never recorded)",
-            ));
-        };
-        if slot.is_some() {
-            return Err(Error::new(span, format!("`{word}` is already skipped")));
-        }
-        *slot = Some(span);
-        Ok(())
-    });
+    parse_list(
+        &content,
+        ("`prompt` or `response`", "items"),
+        errors,
+        |input, _| {
+            let lookahead = input.lookahead1();
+            let (slot, word, span) = if lookahead.peek(kw::prompt) {
+                let word: kw::prompt = input.parse()?;
+                (&mut skip.prompt, "prompt", word.span)
+            } else if lookahead.peek(kw::response) {
+                let word: kw::response = input.parse()?;
+                (&mut skip.response, "response", word.span)
+            } else {
+                let _ = lookahead;
+                return Err(value_error(
+                    input,
+                    "`skip` takes `prompt` and/or `response` (other arguments are never recorded)",
+                ));
+            };
+            if slot.is_some() {
+                return Err(Error::new(span, format!("`{word}` is already skipped")));
+            }
+            *slot = Some(span);
+            Ok(())
+        },
+    );
     if empty {
         return Err(Error::new(
             parens.span.join(),
@@ -412,7 +421,7 @@ fn parse_fields(
     let content;
     parenthesized!(content in input);
     let mut fields: Vec<Field> = Vec::new();
-    parse_list(&content, errors, |input, _| {
+    parse_list(&content, ("a field", "fields"), errors, |input, _| {
         let (key, key_tokens) = parse_field_key(input, example)?;
         if let Some((reserved, why)) = RESERVED_KEYS.iter().find(|(k, _)| *k == key.value()) {
             return Err(Error::new_spanned(
@@ -629,7 +638,7 @@ mod tests {
         let e = one_error(quote!(fields = 1));
         assert!(e.starts_with("expected `(`"), "{e}");
         let e = one_error(quote!(fields(a = 1 b = 2)));
-        assert_eq!(e, "expected `,` between options");
+        assert_eq!(e, "expected `,` between fields");
     }
 
     #[test]

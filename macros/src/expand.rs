@@ -64,7 +64,7 @@ pub(crate) fn fallback(error: Error, item: TokenStream) -> TokenStream {
 }
 
 /// The expression recorded as the prompt, and where its errors should point.
-pub(crate) struct PromptExpr {
+struct PromptExpr {
     tokens: TokenStream,
     span: Span,
 }
@@ -392,7 +392,9 @@ mod tests {
         on
     }
 
-    /// Feature off: the output is the input, token for token.
+    /// Feature off: the output is the input, token for token. `expand` takes the feature as a
+    /// parameter (`lib.rs` passes `cfg!(feature = "otel")`), so both paths are tested in every
+    /// build; the trybuild suite then runs the same pass/fail cases with the feature on and off.
     #[test]
     fn feature_off_emits_the_function_as_written() {
         let cases = [
@@ -670,6 +672,17 @@ mod tests {
             ),
         );
         assert_eq!(errors.len(), 2, "{errors:?}");
+    }
+
+    /// A body syn cannot parse is kept as written, for rustc to report the user's own error.
+    #[test]
+    fn body_that_does_not_parse_is_passed_through() {
+        let out = expand_ok(quote!(), quote!(fn call(prompt: &str) { let x = ; }), true);
+        assert!(
+            out.contains("__traced_chat_wrap (__traced_chat_span , move || {"),
+            "{out}"
+        );
+        assert!(out.contains("{ let x = ; } })"), "{out}");
     }
 
     #[test]

@@ -10,6 +10,9 @@ use opentelemetry::trace::{SpanId, SpanKind, Status};
 use opentelemetry::{Array, KeyValue, Value};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
+use opentelemetry_sdk::metrics::Temporality;
+use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData, ResourceMetrics};
+use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 use serde::Serialize;
 use serde::ser::{SerializeMap, SerializeSeq, Serializer};
@@ -274,6 +277,109 @@ impl Serialize for ResourceAttributes<'_> {
         for (key, value) in pairs {
             map.serialize_entry(key.as_str(), &ValueJson(value))?;
         }
+        map.end()
+    }
+}
+
+/// A metric exporter that writes one compact JSON line per histogram data point to standard
+/// error (standard output carries the spans), when the meter provider flushes or shuts down.
+pub struct ConsoleMetricExporter {
+    out: Mutex<Box<dyn Write + Send>>,
+}
+
+impl fmt::Debug for ConsoleMetricExporter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConsoleMetricExporter")
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for ConsoleMetricExporter {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ConsoleMetricExporter {
+    /// Writes to standard error.
+    pub fn new() -> Self {
+        Self::with_writer(std::io::stderr())
+    }
+
+    /// Writes to `out`.
+    pub fn with_writer(out: impl Write + Send + 'static) -> Self {
+        ConsoleMetricExporter {
+            out: Mutex::new(Box::new(out)),
+        }
+    }
+
+    fn write(&self, metrics: &ResourceMetrics) -> std::io::Result<()> {
+        let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
+        for scope in metrics.scope_metrics() {
+            for metric in scope.metrics() {
+                let points: Vec<(Vec<KeyValue>, u64, f64)> = match metric.data() {
+                    AggregatedMetrics::F64(MetricData::Histogram(h)) => h
+                        .data_points()
+                        .map(|p| (p.attributes().cloned().collect(), p.count(), p.sum()))
+                        .collect(),
+                    AggregatedMetrics::U64(MetricData::Histogram(h)) => h
+                        .data_points()
+                        .map(|p| (p.attributes().cloned().collect(), p.count(), p.sum() as f64))
+                        .collect(),
+                    _ => Vec::new(),
+                };
+                for (attributes, count, sum) in points {
+                    let line = MetricLine {
+                        name: metric.name(),
+                        unit: metric.unit(),
+                        attributes: &attributes,
+                        count,
+                        sum,
+                    };
+                    serde_json::to_writer(&mut *out, &line)?;
+                    out.write_all(b"\n")?;
+                }
+            }
+        }
+        out.flush()
+    }
+}
+
+impl PushMetricExporter for ConsoleMetricExporter {
+    async fn export(&self, metrics: &ResourceMetrics) -> OTelSdkResult {
+        self.write(metrics)
+            .map_err(|e| OTelSdkError::InternalFailure(e.to_string()))
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        Ok(())
+    }
+
+    fn shutdown_with_timeout(&self, _timeout: std::time::Duration) -> OTelSdkResult {
+        Ok(())
+    }
+
+    fn temporality(&self) -> Temporality {
+        Temporality::Cumulative
+    }
+}
+
+struct MetricLine<'a> {
+    name: &'a str,
+    unit: &'a str,
+    attributes: &'a [KeyValue],
+    count: u64,
+    sum: f64,
+}
+
+impl Serialize for MetricLine<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(5))?;
+        map.serialize_entry("metric", self.name)?;
+        map.serialize_entry("unit", self.unit)?;
+        map.serialize_entry("attributes", &Attributes(self.attributes))?;
+        map.serialize_entry("count", &self.count)?;
+        map.serialize_entry("sum", &self.sum)?;
         map.end()
     }
 }

@@ -31,7 +31,7 @@ pub mod testing;
 pub use client::{Semconv, TracedChat, TracedClient, TracedClientBuilder};
 #[cfg(feature = "otel")]
 #[cfg_attr(docsrs, doc(cfg(feature = "otel")))]
-pub use console::{ConsoleExporter, span_to_json};
+pub use console::{ConsoleExporter, ConsoleMetricExporter, span_to_json};
 pub use record::{RecordPrompt, RecordResponse, Recorder};
 pub use stream::TracedChatStream;
 #[cfg(feature = "otel")]

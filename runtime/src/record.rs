@@ -322,21 +322,25 @@ impl<T: RecordResponse, E: Display + 'static> RecordResponse for Result<T, E> {
             Ok(value) => value.record_response(recorder),
             Err(error) => {
                 if recorder.is_recording() {
-                    let error_type = error_type_of(error);
-                    recorder.error(&error_type, &error.to_string());
+                    let (error_type, message) = describe_error(error);
+                    recorder.error(&error_type, &message);
                 }
             }
         }
     }
 }
 
-/// The `error.type` of an error returned by a `#[traced_chat]` function: for an
-/// [`OpenAIError`], its stable classification; otherwise the error type's name.
-fn error_type_of<E: 'static>(error: &E) -> Cow<'static, str> {
+/// The `error.type` and status description of an error returned by a `#[traced_chat]`
+/// function: for an [`OpenAIError`], its stable classification and the API's message; otherwise
+/// the error type's name and its `Display` text.
+fn describe_error<E: Display + 'static>(error: &E) -> (Cow<'static, str>, String) {
     if let Some(error) = (error as &dyn core::any::Any).downcast_ref::<OpenAIError>() {
-        return crate::error::error_type(error);
+        return (
+            crate::error::error_type(error),
+            crate::error::error_message(error),
+        );
     }
-    Cow::Borrowed(short_type_name::<E>())
+    (Cow::Borrowed(short_type_name::<E>()), error.to_string())
 }
 
 /// `core::any::type_name` without the module path or generic arguments.
