@@ -348,3 +348,42 @@ async fn dropped_future_ends_its_span_marked_cancelled() {
         Some(&Value::Bool(true))
     );
 }
+
+#[traced_chat(prompt = request)]
+async fn send(
+    client: &TracedClient,
+    request: async_openai::types::chat::CreateChatCompletionRequest,
+) -> Result<CreateChatCompletionResponse, OpenAIError> {
+    client.chat().create(request).await
+}
+
+#[tokio::test]
+async fn a_whole_request_is_recorded_as_compact_message_json() {
+    let mock = MockOpenAI::start().await;
+    let client = mock.client();
+    let request = CreateChatCompletionRequestArgs::default()
+        .model("gpt-3.5-turbo")
+        .messages([
+            ChatCompletionRequestSystemMessage::from("You are a helpful assistant.").into(),
+            ChatCompletionRequestUserMessage::from(LIFE).into(),
+        ])
+        .build()
+        .unwrap();
+    let capture = SpanCapture::install();
+    let (result, spans) = capture.trace("test", send(&client, request)).await;
+    result.unwrap();
+    let span = spans.one("send");
+    let prompt: serde_json::Value =
+        serde_json::from_str(str_attr(span, attr::OPENAI_PROMPT)).unwrap();
+    assert_eq!(
+        prompt,
+        serde_json::json!([
+            {"role": "system", "content": "You are a helpful assistant."},
+            {"role": "user", "content": LIFE},
+        ])
+    );
+    assert_eq!(
+        str_attr(span, attr::OPENAI_RESPONSE),
+        content_of(fixtures::CHAT_COMPLETION)
+    );
+}

@@ -7,7 +7,10 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 use async_openai::error::OpenAIError;
-use async_openai::types::chat::{ChatCompletionMessageToolCalls, CreateChatCompletionResponse};
+use async_openai::types::chat::{
+    ChatCompletionMessageToolCalls, ChatCompletionRequestMessage, CreateChatCompletionRequest,
+    CreateChatCompletionResponse,
+};
 
 #[cfg(feature = "otel")]
 use opentelemetry::{
@@ -212,6 +215,82 @@ impl RecordPrompt for String {
     }
 }
 
+/// Request messages are recorded as compact JSON, one object per message, keys sorted:
+/// `[{"content":"You are …","role":"system"},{"content":"Hi","role":"user"}]`; an assistant
+/// message's tool calls as `"tool_calls":[{"id","name","arguments"}]`, a tool message's call id as
+/// `"tool_call_id"`. Text parts of a message are joined with newlines; each text is cut to the
+/// [content limit](crate::content::max_length).
+impl RecordPrompt for [ChatCompletionRequestMessage] {
+    fn record_prompt(&self, recorder: &Recorder<'_>) {
+        if recorder.is_recording() && crate::content::enabled() {
+            recorder.prompt(&compact_messages(self));
+        }
+    }
+}
+
+impl RecordPrompt for Vec<ChatCompletionRequestMessage> {
+    #[inline]
+    fn record_prompt(&self, recorder: &Recorder<'_>) {
+        self.as_slice().record_prompt(recorder);
+    }
+}
+
+/// Records the request's messages, as for `[ChatCompletionRequestMessage]`.
+impl RecordPrompt for CreateChatCompletionRequest {
+    #[inline]
+    fn record_prompt(&self, recorder: &Recorder<'_>) {
+        self.messages.record_prompt(recorder);
+    }
+}
+
+/// The compact JSON form of request messages (see the `RecordPrompt` impl).
+pub(crate) fn compact_messages(messages: &[ChatCompletionRequestMessage]) -> String {
+    use serde_json::{Map, Value, json};
+    let max = crate::content::max_length();
+    let cut = |text: &str| crate::content::truncate(text, max).to_owned();
+    let mut out = Vec::with_capacity(messages.len());
+    for message in messages {
+        let Ok(wire) = serde_json::to_value(message) else {
+            continue;
+        };
+        let mut compact = Map::new();
+        compact.insert("role".into(), wire["role"].clone());
+        let text = match &wire["content"] {
+            Value::String(text) => Some(cut(text)),
+            Value::Array(parts) => Some(
+                parts
+                    .iter()
+                    .filter_map(|p| p["text"].as_str())
+                    .map(cut)
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+            ),
+            _ => None,
+        };
+        if let Some(text) = text {
+            compact.insert("content".into(), Value::String(text));
+        }
+        if let Some(calls) = wire["tool_calls"].as_array() {
+            let calls: Vec<Value> = calls
+                .iter()
+                .map(|call| {
+                    json!({
+                        "id": call["id"],
+                        "name": call["function"]["name"],
+                        "arguments": cut(call["function"]["arguments"].as_str().unwrap_or("")),
+                    })
+                })
+                .collect();
+            compact.insert("tool_calls".into(), Value::Array(calls));
+        }
+        if let Some(id) = wire.get("tool_call_id") {
+            compact.insert("tool_call_id".into(), id.clone());
+        }
+        out.push(Value::Object(compact));
+    }
+    Value::Array(out).to_string()
+}
+
 /// A value a `#[traced_chat]` function returns, recorded as its response.
 ///
 /// Implemented for chat completions (the first choice's text), strings, `Option`, `Result` (an
@@ -372,6 +451,27 @@ forward_impls!(&T, &mut T, Box<T>, Arc<T>, Rc<T>);
 #[cfg(test)]
 mod tests {
     use super::*;
+    use async_openai::types::chat::{
+        ChatCompletionRequestSystemMessage, ChatCompletionRequestToolMessage,
+        ChatCompletionRequestUserMessage,
+    };
+
+    #[test]
+    fn compact_message_json() {
+        let messages: Vec<ChatCompletionRequestMessage> = vec![
+            ChatCompletionRequestSystemMessage::from("Be brief.").into(),
+            ChatCompletionRequestUserMessage::from("Hi").into(),
+            ChatCompletionRequestToolMessage {
+                content: "22°C".into(),
+                tool_call_id: "call_1".into(),
+            }
+            .into(),
+        ];
+        assert_eq!(
+            compact_messages(&messages),
+            r#"[{"content":"Be brief.","role":"system"},{"content":"Hi","role":"user"},{"content":"22°C","role":"tool","tool_call_id":"call_1"}]"#
+        );
+    }
 
     #[test]
     fn short_type_names() {

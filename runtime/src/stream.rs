@@ -280,10 +280,11 @@ impl RecordResponse for TracedChatStream {
     /// Keeps the function's span open until the stream ends, then records the streamed text.
     fn record_response(&self, recorder: &Recorder<'_>) {
         #[cfg(feature = "otel")]
-        if self.state.is_some() && self.fn_span.get().is_none() {
-            if let Some(cx) = recorder.keep_open() {
-                let _ = self.fn_span.set(cx);
-            }
+        if self.state.is_some()
+            && self.fn_span.get().is_none()
+            && let Some(cx) = recorder.keep_open()
+        {
+            let _ = self.fn_span.set(cx);
         }
         #[cfg(not(feature = "otel"))]
         let _ = recorder;
