@@ -845,3 +845,33 @@ async fn metrics_follow_the_conventions() {
         11
     );
 }
+
+#[tokio::test]
+async fn mid_stream_error_sets_error_before_the_span_ends() {
+    let sse = "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hel\"},\"finish_reason\":null}]}\n\ndata: {not json\n\n";
+    let mock = MockOpenAI::start().await;
+    mock.answer_stream(sse).await;
+    let client = mock.client();
+    let (items, spans) = traced(async {
+        let mut stream = client.chat().create_stream(request("m")).await.unwrap();
+        let mut items = Vec::new();
+        while let Some(item) = stream.next().await {
+            items.push(item.is_ok());
+        }
+        items
+    })
+    .await;
+    assert_eq!(
+        items,
+        [true, false],
+        "one chunk, then the error, as async-openai yields them"
+    );
+    let span = chat_span(&spans);
+    assert!(
+        matches!(span.status, Status::Error { .. }),
+        "{:?}",
+        span.status
+    );
+    assert!(attribute(span, attr::ERROR_TYPE).is_some());
+    assert!(attribute(span, attr::TRACED_CHAT_CANCELLED).is_none());
+}

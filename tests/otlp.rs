@@ -1,0 +1,76 @@
+//! `init::otlp()` exports spans and metrics over OTLP/HTTP to the endpoint named by the standard
+//! `OTEL_EXPORTER_OTLP_ENDPOINT` variable (own process: it installs global providers).
+
+use traced_chat::testing::MockOpenAI;
+use traced_chat::traced_chat;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+#[traced_chat(name = "otlp-test-span")]
+async fn ask(client: &traced_chat::TracedClient, prompt: &str) -> Option<String> {
+    use async_openai::types::chat::{
+        ChatCompletionRequestUserMessage, CreateChatCompletionRequestArgs,
+    };
+    let request = CreateChatCompletionRequestArgs::default()
+        .model("otlp-model")
+        .messages([ChatCompletionRequestUserMessage::from(prompt).into()])
+        .build()
+        .ok()?;
+    client
+        .chat()
+        .create(request)
+        .await
+        .ok()?
+        .choices
+        .pop()?
+        .message
+        .content
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn otlp_setup_exports_spans_and_metrics() {
+    let collector = MockServer::start().await;
+    for signal in ["/v1/traces", "/v1/metrics"] {
+        Mock::given(method("POST"))
+            .and(path(signal))
+            .respond_with(ResponseTemplate::new(200))
+            .mount(&collector)
+            .await;
+    }
+    // SAFETY of the test: this process has one test, which sets the variable before any thread
+    // reads it.
+    unsafe { std::env::set_var("OTEL_EXPORTER_OTLP_ENDPOINT", collector.uri()) };
+    let guard = traced_chat::init::otlp().expect("exporter builds");
+    let mock = MockOpenAI::start().await;
+    let client = mock.client();
+    assert!(ask(&client, "hello").await.is_some());
+    // Dropping the guard flushes and shuts down (blocking exporters: off the async thread).
+    tokio::task::spawn_blocking(move || drop(guard))
+        .await
+        .unwrap();
+
+    let requests = collector.received_requests().await.unwrap();
+    let traces: Vec<_> = requests
+        .iter()
+        .filter(|r| r.url.path() == "/v1/traces")
+        .collect();
+    let metrics: Vec<_> = requests
+        .iter()
+        .filter(|r| r.url.path() == "/v1/metrics")
+        .collect();
+    assert!(!traces.is_empty(), "spans exported");
+    assert!(!metrics.is_empty(), "metrics exported");
+    let contains =
+        |body: &[u8], needle: &str| body.windows(needle.len()).any(|w| w == needle.as_bytes());
+    assert!(traces.iter().any(|r| contains(&r.body, "otlp-test-span")));
+    assert!(traces.iter().any(|r| contains(&r.body, "HTTP POST")));
+    assert!(
+        metrics
+            .iter()
+            .any(|r| contains(&r.body, "gen_ai.client.operation.duration"))
+    );
+    assert_eq!(
+        traces[0].headers.get("content-type").unwrap(),
+        "application/x-protobuf"
+    );
+}
