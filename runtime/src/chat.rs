@@ -1,6 +1,8 @@
 //! What a chat span records: request attributes at start, response facts (from a whole
 //! completion or accumulated from a stream) at the end, errors, and message content.
 
+use std::sync::Arc;
+
 use async_openai::error::OpenAIError;
 use async_openai::types::chat::{
     ChatCompletionMessageToolCalls, CompletionUsage, CreateChatCompletionRequest,
@@ -23,12 +25,14 @@ pub(crate) fn start_span(
     let seed = settings.semconv.seed();
     let genai = settings.semconv.genai();
     let mut attributes = Vec::with_capacity(if genai { 16 } else { 3 });
+    // One copy of the model name, shared by both vocabularies.
+    let model: Arc<str> = Arc::from(request.model.as_str());
     #[allow(deprecated)]
     let max_tokens = request.max_completion_tokens.or(request.max_tokens);
     if seed {
         attributes.push(KeyValue::new(
             attr::OPENAI_CREATE_MODEL,
-            request.model.clone(),
+            model.clone(),
         ));
         if let Some(max_tokens) = max_tokens {
             attributes.push(KeyValue::new(
@@ -51,7 +55,7 @@ pub(crate) fn start_span(
         ));
         attributes.push(KeyValue::new(
             attr::GEN_AI_REQUEST_MODEL,
-            request.model.clone(),
+            model.clone(),
         ));
         attributes.push(KeyValue::new(attr::OPENAI_API_TYPE, "chat_completions"));
         if let Some(address) = &settings.server_address {
@@ -145,7 +149,11 @@ pub(crate) fn start_span(
 
 /// An `f32` request parameter as the decimal the user wrote (`0.7`, not `0.699999988…`).
 pub(crate) fn f32_value(value: f32) -> Value {
-    Value::F64(value.to_string().parse().unwrap_or(f64::from(value)))
+    // Rounding to 6 decimals recovers what was written (f32 keeps about 7 significant digits)
+    // without formatting on the hot path.
+    let wide = f64::from(value);
+    let rounded = (wide * 1e6).round() / 1e6;
+    Value::F64(if rounded.is_finite() { rounded } else { wide })
 }
 
 pub(crate) fn service_tier(tier: &ServiceTier) -> &'static str {
@@ -180,8 +188,8 @@ pub(crate) struct ToolCall {
 /// What is known about an answer, from a whole completion or accumulated from a stream.
 #[derive(Debug, Default)]
 pub(crate) struct ResponseFacts {
-    pub(crate) id: Option<String>,
-    pub(crate) model: Option<String>,
+    pub(crate) id: Option<Arc<str>>,
+    pub(crate) model: Option<Arc<str>>,
     pub(crate) created: Option<u32>,
     pub(crate) service_tier: Option<&'static str>,
     pub(crate) system_fingerprint: Option<String>,
@@ -197,7 +205,8 @@ pub(crate) struct ResponseFacts {
 }
 
 impl ResponseFacts {
-    pub(crate) fn from_response(response: &CreateChatCompletionResponse) -> Self {
+    /// The facts of a whole completion; its text is copied only when `capture_content`.
+    pub(crate) fn from_response(response: &CreateChatCompletionResponse, capture_content: bool) -> Self {
         let first = response.choices.first();
         let content = first
             .and_then(|c| c.message.content.as_deref())
@@ -223,8 +232,8 @@ impl ResponseFacts {
             })
             .unwrap_or_default();
         ResponseFacts {
-            id: Some(response.id.clone()),
-            model: Some(response.model.clone()),
+            id: Some(Arc::from(response.id.as_str())),
+            model: Some(Arc::from(response.model.as_str())),
             created: Some(response.created),
             service_tier: response.service_tier.as_ref().map(service_tier),
             #[allow(deprecated)]
@@ -235,7 +244,11 @@ impl ResponseFacts {
                 .map(|c| c.finish_reason.as_ref().map(finish_reason))
                 .collect(),
             usage: response.usage.clone(),
-            text: content::truncate(content, content::max_length()).to_owned(),
+            text: if capture_content {
+                content::truncate(content, content::max_length()).to_owned()
+            } else {
+                String::new()
+            },
             text_len: content.len(),
             tool_calls,
         }

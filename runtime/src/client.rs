@@ -15,6 +15,7 @@ use async_openai::types::chat::{CreateChatCompletionRequest, CreateChatCompletio
 use opentelemetry::{KeyValue, trace::FutureExt as _};
 
 use crate::stream::TracedChatStream;
+use crate::transport::Transport;
 #[cfg(feature = "otel")]
 use crate::{attributes as attr, chat, metrics::Metrics, span::OwnedSpan};
 
@@ -67,36 +68,58 @@ pub(crate) struct Settings {
     pub(crate) semconv: Semconv,
     pub(crate) capture_content: bool,
     pub(crate) provider_name: Cow<'static, str>,
-    pub(crate) server_address: Option<String>,
+    pub(crate) server_address: Option<Arc<str>>,
     pub(crate) server_port: Option<i64>,
     pub(crate) include_usage: bool,
     pub(crate) metrics: Metrics,
+    /// The metric attributes every request shares (all but the model).
+    metric_base: Vec<KeyValue>,
 }
 
 #[cfg(feature = "otel")]
 impl Settings {
     /// The attributes every metric of a request carries.
     pub(crate) fn metric_attributes(&self, request_model: &str) -> Vec<KeyValue> {
-        let mut attributes = Vec::with_capacity(7);
-        attributes.push(KeyValue::new(
-            attr::GEN_AI_OPERATION_NAME,
-            attr::GEN_AI_OPERATION_CHAT,
-        ));
-        attributes.push(KeyValue::new(
-            attr::GEN_AI_PROVIDER_NAME,
-            self.provider_name.clone(),
-        ));
-        attributes.push(KeyValue::new(
-            attr::GEN_AI_REQUEST_MODEL,
-            request_model.to_owned(),
-        ));
-        if let Some(address) = &self.server_address {
-            attributes.push(KeyValue::new(attr::SERVER_ADDRESS, address.clone()));
-        }
-        if let Some(port) = self.server_port {
-            attributes.push(KeyValue::new(attr::SERVER_PORT, port));
-        }
+        let mut attributes = Vec::with_capacity(self.metric_base.len() + 3);
+        attributes.extend_from_slice(&self.metric_base);
+        attributes.push(KeyValue::new(attr::GEN_AI_REQUEST_MODEL, request_model.to_owned()));
         attributes
+    }
+
+    fn new(
+        semconv: Semconv,
+        capture_content: bool,
+        provider_name: Cow<'static, str>,
+        api_base: &str,
+        include_usage: bool,
+    ) -> Self {
+        let url = reqwest::Url::parse(api_base).ok();
+        let server_address: Option<Arc<str>> =
+            url.as_ref().and_then(|u| u.host_str().map(Arc::from));
+        let server_port = url
+            .as_ref()
+            .and_then(|u| u.port_or_known_default())
+            .map(i64::from);
+        let mut metric_base = vec![
+            KeyValue::new(attr::GEN_AI_OPERATION_NAME, attr::GEN_AI_OPERATION_CHAT),
+            KeyValue::new(attr::GEN_AI_PROVIDER_NAME, provider_name.clone()),
+        ];
+        if let Some(address) = &server_address {
+            metric_base.push(KeyValue::new(attr::SERVER_ADDRESS, address.clone()));
+        }
+        if let Some(port) = server_port {
+            metric_base.push(KeyValue::new(attr::SERVER_PORT, port));
+        }
+        Settings {
+            semconv,
+            capture_content,
+            provider_name,
+            server_address,
+            server_port,
+            include_usage,
+            metrics: Metrics::new(),
+            metric_base,
+        }
     }
 }
 
@@ -124,6 +147,7 @@ pub struct TracedClientBuilder {
     provider_name: Option<Cow<'static, str>>,
     include_usage: bool,
     max_retries: Option<usize>,
+    transport: Option<crate::transport::BoxTransport>,
 }
 
 impl TracedClientBuilder {
@@ -168,6 +192,22 @@ impl TracedClientBuilder {
         self
     }
 
+    /// Sends every HTTP request through `transport` instead of a reqwest client: an in-process
+    /// server for tests and benchmarks, or your own tower stack. Retries and `HTTP POST` spans
+    /// behave as with the default transport.
+    pub fn transport<S>(mut self, transport: S) -> Self
+    where
+        S: tower::Service<reqwest::Request, Response = reqwest::Response, Error = reqwest::Error>
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        S::Future: Send + 'static,
+    {
+        self.transport = Some(tower::util::BoxCloneSyncService::new(transport));
+        self
+    }
+
     /// Retries after a 429, a 5xx or a connection error (default 3, as async-openai).
     pub fn max_retries(mut self, retries: usize) -> Self {
         self.max_retries = Some(retries);
@@ -179,35 +219,45 @@ impl TracedClientBuilder {
         let config = self.config.unwrap_or_default();
         let http_client = self.http_client.unwrap_or_default();
         #[cfg(feature = "otel")]
-        let settings = {
-            let url = reqwest::Url::parse(config.api_base()).ok();
-            Arc::new(Settings {
-                semconv: self.semconv.unwrap_or_else(Semconv::from_env),
-                capture_content: crate::content::enabled()
-                    && self
-                        .capture_content
-                        .unwrap_or_else(crate::content::client_capture_default),
-                provider_name: self
-                    .provider_name
-                    .unwrap_or(Cow::Borrowed(attr::GEN_AI_PROVIDER_OPENAI)),
-                server_address: url.as_ref().and_then(|u| u.host_str().map(str::to_owned)),
-                server_port: url
-                    .as_ref()
-                    .and_then(|u| u.port_or_known_default())
-                    .map(i64::from),
-                include_usage: self.include_usage,
-                metrics: Metrics::new(),
-            })
-        };
+        let settings = Arc::new(Settings::new(
+            self.semconv.unwrap_or_else(Semconv::from_env),
+            crate::content::enabled()
+                && self
+                    .capture_content
+                    .unwrap_or_else(crate::content::client_capture_default),
+            self.provider_name
+                .unwrap_or(Cow::Borrowed(attr::GEN_AI_PROVIDER_OPENAI)),
+            config.api_base(),
+            self.include_usage,
+        ));
         let inner = Client::build(http_client.clone(), config);
-        #[cfg(feature = "otel")]
-        let inner = inner.with_http_service(
-            tower::ServiceBuilder::new()
-                .layer(async_openai::middleware::retry::OpenAIRetryLayer::new(
-                    self.max_retries.unwrap_or(3),
-                ))
-                .service(crate::http::TracedHttpService::new(http_client)),
+        let custom_transport = self.transport.is_some();
+        let transport = match self.transport {
+            Some(service) => Transport::Service(service),
+            None => Transport::Reqwest(http_client),
+        };
+        let retry = async_openai::middleware::retry::OpenAIRetryLayer::new(
+            self.max_retries.unwrap_or(3),
         );
+        #[cfg(feature = "otel")]
+        let inner = {
+            let _ = custom_transport;
+            inner.with_http_service(
+                tower::ServiceBuilder::new()
+                    .layer(retry)
+                    .service(crate::http::TracedHttpService::new(transport)),
+            )
+        };
+        #[cfg(not(feature = "otel"))]
+        let inner = if custom_transport || self.max_retries.is_some() {
+            inner.with_http_service(
+                tower::ServiceBuilder::new()
+                    .layer(retry)
+                    .service(crate::transport::TransportService(transport)),
+            )
+        } else {
+            inner
+        };
         #[cfg(not(feature = "otel"))]
         let _ = (
             self.semconv,
@@ -330,7 +380,7 @@ impl TracedChat<'_> {
                 .await;
             match &result {
                 Ok(response) => {
-                    let facts = chat::ResponseFacts::from_response(response);
+                    let facts = chat::ResponseFacts::from_response(response, settings.capture_content);
                     chat::record_response(span.context(), settings, &facts);
                     settings.metrics.record_operation(
                         &metric_attributes,

@@ -2,13 +2,14 @@
 //! attempt inside its own `HTTP POST` CLIENT span and injects that span's W3C `traceparent`.
 
 use std::future::Future;
+use std::sync::Arc;
 use std::pin::Pin;
 use std::task::{Context as TaskContext, Poll};
 
 use async_openai::error::OpenAIError;
 use async_openai::middleware::HttpRequestFactory;
 use opentelemetry::{
-    Context, KeyValue,
+    Context, KeyValue, StringValue,
     propagation::{Injector, TextMapPropagator},
     trace::{FutureExt as _, SpanBuilder, SpanKind, Status, TraceContextExt, Tracer as _},
 };
@@ -17,18 +18,19 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
 use crate::attributes as attr;
 use crate::span::OwnedSpan;
+use crate::transport::Transport;
 
 type HttpFuture = Pin<Box<dyn Future<Output = Result<reqwest::Response, OpenAIError>> + Send>>;
 
-/// Sends requests with a [`reqwest::Client`], one `HTTP POST` span per attempt.
+/// Sends requests through the client's transport, one `HTTP POST` span per attempt.
 #[derive(Clone, Debug)]
 pub(crate) struct TracedHttpService {
-    client: reqwest::Client,
+    transport: Transport,
 }
 
 impl TracedHttpService {
-    pub(crate) fn new(client: reqwest::Client) -> Self {
-        TracedHttpService { client }
+    pub(crate) fn new(transport: Transport) -> Self {
+        TracedHttpService { transport }
     }
 }
 
@@ -42,15 +44,15 @@ impl tower::Service<HttpRequestFactory> for TracedHttpService {
     }
 
     fn call(&mut self, factory: HttpRequestFactory) -> HttpFuture {
-        let client = self.client.clone();
+        let transport = self.transport.clone();
         // The retry layer calls us from inside the chat span's context.
         let parent = Context::current();
         Box::pin(async move {
             let mut request = factory.build().await?;
             let span = OwnedSpan::start(start_http_span(&parent, &request));
             inject_traceparent(span.context(), request.headers_mut());
-            let result = client
-                .execute(request)
+            let result = transport
+                .send(request)
                 .with_context(span.context().clone())
                 .await;
             record_outcome(&span, &result);
@@ -61,8 +63,8 @@ impl tower::Service<HttpRequestFactory> for TracedHttpService {
 }
 
 fn start_http_span(parent: &Context, request: &reqwest::Request) -> Context {
-    let method = request.method().as_str().to_owned();
-    let url = redacted_url(request.url());
+    let method = method_name(request.method());
+    let url: Arc<str> = redacted_url(request.url()).into();
     let name = if request.method() == reqwest::Method::POST {
         attr::SPAN_HTTP_POST.into()
     } else {
@@ -78,6 +80,18 @@ fn start_http_span(parent: &Context, request: &reqwest::Request) -> Context {
         ]);
     let span = crate::telemetry::tracer().build_with_context(builder, parent);
     parent.with_span(span)
+}
+
+/// The method as a static string for the standard methods (no allocation on the hot path).
+fn method_name(method: &reqwest::Method) -> StringValue {
+    match *method {
+        reqwest::Method::POST => "POST".into(),
+        reqwest::Method::GET => "GET".into(),
+        reqwest::Method::PUT => "PUT".into(),
+        reqwest::Method::DELETE => "DELETE".into(),
+        reqwest::Method::PATCH => "PATCH".into(),
+        _ => method.as_str().to_owned().into(),
+    }
 }
 
 /// The URL without user name or password (`url.full` must not carry credentials).

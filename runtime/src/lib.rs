@@ -24,6 +24,7 @@ mod span;
 mod stream;
 #[cfg(feature = "otel")]
 mod telemetry;
+mod transport;
 #[cfg(feature = "testing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;

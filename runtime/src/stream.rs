@@ -181,8 +181,8 @@ impl StreamState {
 
         let facts = &mut self.facts;
         if facts.id.is_none() {
-            facts.id = Some(chunk.id.clone());
-            facts.model = Some(chunk.model.clone());
+            facts.id = Some(Arc::from(chunk.id.as_str()));
+            facts.model = Some(Arc::from(chunk.model.as_str()));
             facts.created = Some(chunk.created);
             facts.service_tier = chunk.service_tier.as_ref().map(chat::service_tier);
             #[allow(deprecated)]
