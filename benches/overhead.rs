@@ -28,12 +28,20 @@ fn fixture_response(body: &'static str, content_type: &'static str) -> reqwest::
     let frames: Vec<Result<http_body::Frame<bytes::Bytes>, std::convert::Infallible>> =
         if content_type == "text/event-stream" {
             body.split_inclusive("\n\n")
-                .map(|event| Ok(http_body::Frame::data(bytes::Bytes::from_static(event.as_bytes()))))
+                .map(|event| {
+                    Ok(http_body::Frame::data(bytes::Bytes::from_static(
+                        event.as_bytes(),
+                    )))
+                })
                 .collect()
         } else {
-            vec![Ok(http_body::Frame::data(bytes::Bytes::from_static(body.as_bytes())))]
+            vec![Ok(http_body::Frame::data(bytes::Bytes::from_static(
+                body.as_bytes(),
+            )))]
         };
-    let body = reqwest::Body::wrap(http_body_util::StreamBody::new(futures_util::stream::iter(frames)));
+    let body = reqwest::Body::wrap(http_body_util::StreamBody::new(futures_util::stream::iter(
+        frames,
+    )));
     reqwest::Response::from(
         http::Response::builder()
             .status(200)
@@ -66,10 +74,12 @@ fn plain_client(body: &'static str, content_type: &'static str) -> Client<OpenAI
     Client::with_config(config()).with_http_service(
         tower::ServiceBuilder::new()
             .layer(OpenAIRetryLayer::default())
-            .service(tower::service_fn(move |factory: HttpRequestFactory| async move {
-                let _request = factory.build().await?;
-                Ok::<_, async_openai::error::OpenAIError>(fixture_response(body, content_type))
-            })),
+            .service(tower::service_fn(
+                move |factory: HttpRequestFactory| async move {
+                    let _request = factory.build().await?;
+                    Ok::<_, async_openai::error::OpenAIError>(fixture_response(body, content_type))
+                },
+            )),
     )
 }
 
@@ -122,9 +132,7 @@ fn plain_answer<'a>(prompt: &'a str, response: &'a str) -> &'a str {
 
 #[cfg(feature = "otel")]
 mod sdk {
-    use opentelemetry::trace::{
-        FutureExt as _, SpanKind, TraceContextExt as _, Tracer as _,
-    };
+    use opentelemetry::trace::{FutureExt as _, SpanKind, TraceContextExt as _, Tracer as _};
     use opentelemetry::{Context, KeyValue, global};
     use opentelemetry_sdk::error::OTelSdkResult;
     use opentelemetry_sdk::trace::{SdkTracerProvider, SpanData, SpanExporter};
@@ -153,7 +161,10 @@ mod sdk {
     }
 
     /// The floor: the same three spans and attributes, written by hand around a plain call.
-    pub(crate) async fn floor(client: &async_openai::Client<async_openai::config::OpenAIConfig>, prompt: &str) {
+    pub(crate) async fn floor(
+        client: &async_openai::Client<async_openai::config::OpenAIConfig>,
+        prompt: &str,
+    ) {
         let tracer = global::tracer("floor");
         let parent = Context::current();
         let fn_span = tracer.build_with_context(
@@ -207,11 +218,18 @@ mod sdk {
             KeyValue::new("openai.response.id", response.id.clone()),
             KeyValue::new("openai.response.created", i64::from(response.created)),
             KeyValue::new("openai.usage.prompt_tokens", i64::from(usage.prompt_tokens)),
-            KeyValue::new("openai.usage.completion_tokens", i64::from(usage.completion_tokens)),
+            KeyValue::new(
+                "openai.usage.completion_tokens",
+                i64::from(usage.completion_tokens),
+            ),
             KeyValue::new("openai.usage.total_tokens", i64::from(usage.total_tokens)),
         ]);
         chat_cx.span().end();
-        let text = response.choices[0].message.content.clone().unwrap_or_default();
+        let text = response.choices[0]
+            .message
+            .content
+            .clone()
+            .unwrap_or_default();
         fn_cx.span().set_attributes([
             KeyValue::new("openai.response.length", text.len() as i64),
             KeyValue::new("openai.response", text),

@@ -256,7 +256,7 @@ fn instrument(args: &Args, func: &TracedFn, prompt: Option<PromptExpr>) -> Token
         #[allow(unused_imports)]
         use #krate::__private::{
             DisplayPromptKind as _, FnSpan as #fn_span, Prompt as #prompt_type,
-            RecordPromptKind as _, #wrap_fn as #wrap,
+            RecordPromptKind as _, UnrecordablePromptKind as _, #wrap_fn as #wrap,
         };
     };
     let name = args.name.clone().unwrap_or_else(|| {
@@ -450,7 +450,7 @@ mod tests {
         for expected in [
             "# [must_use] pub fn call (prompt : & str , id : u64) -> String {",
             "use :: traced_chat :: __private :: { DisplayPromptKind as _ , FnSpan as __traced_chat_FnSpan , \
-             Prompt as __traced_chat_Prompt , RecordPromptKind as _ , run as __traced_chat_wrap , } ;",
+             Prompt as __traced_chat_Prompt , RecordPromptKind as _ , UnrecordablePromptKind as _ , run as __traced_chat_wrap , } ;",
             "let __traced_chat_span = __traced_chat_FnSpan :: start (\"call\") ;",
             "__traced_chat_span . set_attribute (\"user.id\" , id) ;",
             "(&& __traced_chat_Prompt (& prompt)) . __traced_chat_record_prompt (& __traced_chat_span) ;",

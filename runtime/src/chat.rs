@@ -30,10 +30,7 @@ pub(crate) fn start_span(
     #[allow(deprecated)]
     let max_tokens = request.max_completion_tokens.or(request.max_tokens);
     if seed {
-        attributes.push(KeyValue::new(
-            attr::OPENAI_CREATE_MODEL,
-            model.clone(),
-        ));
+        attributes.push(KeyValue::new(attr::OPENAI_CREATE_MODEL, model.clone()));
         if let Some(max_tokens) = max_tokens {
             attributes.push(KeyValue::new(
                 attr::OPENAI_CREATE_MAX_TOKENS,
@@ -53,10 +50,7 @@ pub(crate) fn start_span(
             attr::GEN_AI_PROVIDER_NAME,
             settings.provider_name.clone(),
         ));
-        attributes.push(KeyValue::new(
-            attr::GEN_AI_REQUEST_MODEL,
-            model.clone(),
-        ));
+        attributes.push(KeyValue::new(attr::GEN_AI_REQUEST_MODEL, model.clone()));
         attributes.push(KeyValue::new(attr::OPENAI_API_TYPE, "chat_completions"));
         if let Some(address) = &settings.server_address {
             attributes.push(KeyValue::new(attr::SERVER_ADDRESS, address.clone()));
@@ -206,7 +200,10 @@ pub(crate) struct ResponseFacts {
 
 impl ResponseFacts {
     /// The facts of a whole completion; its text is copied only when `capture_content`.
-    pub(crate) fn from_response(response: &CreateChatCompletionResponse, capture_content: bool) -> Self {
+    pub(crate) fn from_response(
+        response: &CreateChatCompletionResponse,
+        capture_content: bool,
+    ) -> Self {
         let first = response.choices.first();
         let content = first
             .and_then(|c| c.message.content.as_deref())

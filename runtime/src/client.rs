@@ -82,7 +82,10 @@ impl Settings {
     pub(crate) fn metric_attributes(&self, request_model: &str) -> Vec<KeyValue> {
         let mut attributes = Vec::with_capacity(self.metric_base.len() + 3);
         attributes.extend_from_slice(&self.metric_base);
-        attributes.push(KeyValue::new(attr::GEN_AI_REQUEST_MODEL, request_model.to_owned()));
+        attributes.push(KeyValue::new(
+            attr::GEN_AI_REQUEST_MODEL,
+            request_model.to_owned(),
+        ));
         attributes
     }
 
@@ -236,9 +239,8 @@ impl TracedClientBuilder {
             Some(service) => Transport::Service(service),
             None => Transport::Reqwest(http_client),
         };
-        let retry = async_openai::middleware::retry::OpenAIRetryLayer::new(
-            self.max_retries.unwrap_or(3),
-        );
+        let retry =
+            async_openai::middleware::retry::OpenAIRetryLayer::new(self.max_retries.unwrap_or(3));
         #[cfg(feature = "otel")]
         let inner = {
             let _ = custom_transport;
@@ -380,7 +382,8 @@ impl TracedChat<'_> {
                 .await;
             match &result {
                 Ok(response) => {
-                    let facts = chat::ResponseFacts::from_response(response, settings.capture_content);
+                    let facts =
+                        chat::ResponseFacts::from_response(response, settings.capture_content);
                     chat::record_response(span.context(), settings, &facts);
                     settings.metrics.record_operation(
                         &metric_attributes,

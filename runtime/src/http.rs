@@ -2,8 +2,8 @@
 //! attempt inside its own `HTTP POST` CLIENT span and injects that span's W3C `traceparent`.
 
 use std::future::Future;
-use std::sync::Arc;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll};
 
 use async_openai::error::OpenAIError;

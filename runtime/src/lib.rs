@@ -24,10 +24,10 @@ mod span;
 mod stream;
 #[cfg(feature = "otel")]
 mod telemetry;
-mod transport;
 #[cfg(feature = "testing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
+mod transport;
 
 pub use client::{Semconv, TracedChat, TracedClient, TracedClientBuilder};
 #[cfg(feature = "otel")]
@@ -42,7 +42,7 @@ pub use telemetry::INSTRUMENTATION_NAME;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::span::{
-        DisplayPromptKind, FnSpan, Instrumented, Prompt, RecordPromptKind, instrument,
-        instrument_unrecorded, run, run_unrecorded,
+        DisplayPromptKind, FnSpan, Instrumented, Prompt, RecordPromptKind, UnrecordablePromptKind,
+        instrument, instrument_unrecorded, run, run_unrecorded,
     };
 }

@@ -287,9 +287,39 @@ impl<F: Future> Future for Instrumented<F> {
 }
 
 /// Wraps a reference to the prompt argument for autoref dispatch: types that implement
-/// [`RecordPrompt`] are recorded through it, other [`Display`] types through `to_string`.
+/// [`RecordPrompt`] are recorded through it, other [`Display`] types through `to_string`, and
+/// any other type reaches [`UnrecordablePromptKind`], whose `RecordPrompt` bound reports
+/// `RecordPrompt`'s own message.
 #[derive(Debug)]
 pub struct Prompt<'a, T: ?Sized>(pub &'a T);
+
+impl<T: ?Sized> Clone for Prompt<'_, T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T: ?Sized> Copy for Prompt<'_, T> {}
+
+/// Last choice of the prompt dispatch: found for every type, so that a type that is neither
+/// [`RecordPrompt`] nor [`Display`] fails on the `T: RecordPrompt` bound with its
+/// `on_unimplemented` message instead of "method not found".
+pub trait UnrecordablePromptKind<T: ?Sized> {
+    /// Records the prompt on `span`.
+    fn __traced_chat_record_prompt(self, span: &FnSpan)
+    where
+        T: RecordPrompt;
+}
+
+impl<T: ?Sized> UnrecordablePromptKind<T> for Prompt<'_, T> {
+    #[inline]
+    fn __traced_chat_record_prompt(self, span: &FnSpan)
+    where
+        T: RecordPrompt,
+    {
+        self.0.record_prompt(&span.recorder());
+    }
+}
 
 /// First choice of the prompt dispatch: a [`RecordPrompt`] type.
 pub trait RecordPromptKind {
