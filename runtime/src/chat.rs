@@ -20,13 +20,12 @@ use crate::content;
 pub(crate) fn start_span(
     settings: &Settings,
     request: &CreateChatCompletionRequest,
+    model: &Arc<str>,
     stream: bool,
 ) -> Context {
     let seed = settings.semconv.seed();
     let genai = settings.semconv.genai();
     let mut attributes = Vec::with_capacity(if genai { 16 } else { 3 });
-    // One copy of the model name, shared by both vocabularies.
-    let model: Arc<str> = Arc::from(request.model.as_str());
     #[allow(deprecated)]
     let max_tokens = request.max_completion_tokens.or(request.max_tokens);
     if seed {

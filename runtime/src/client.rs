@@ -71,7 +71,8 @@ pub(crate) struct Settings {
     pub(crate) server_address: Option<Arc<str>>,
     pub(crate) server_port: Option<i64>,
     pub(crate) include_usage: bool,
-    pub(crate) metrics: Metrics,
+    /// The instruments, unless metrics are off.
+    pub(crate) metrics: Option<Metrics>,
     /// The metric attributes every request shares (all but the model).
     metric_base: Vec<KeyValue>,
 }
@@ -79,14 +80,32 @@ pub(crate) struct Settings {
 #[cfg(feature = "otel")]
 impl Settings {
     /// The attributes every metric of a request carries.
-    pub(crate) fn metric_attributes(&self, request_model: &str) -> Vec<KeyValue> {
+    /// The attributes of a request's metrics (empty, without allocating, when metrics are off).
+    pub(crate) fn metric_attributes(&self, request_model: &Arc<str>) -> Vec<KeyValue> {
+        if self.metrics.is_none() {
+            return Vec::new();
+        }
         let mut attributes = Vec::with_capacity(self.metric_base.len() + 3);
         attributes.extend_from_slice(&self.metric_base);
         attributes.push(KeyValue::new(
             attr::GEN_AI_REQUEST_MODEL,
-            request_model.to_owned(),
+            request_model.clone(),
         ));
         attributes
+    }
+
+    /// Records the end of an operation, if metrics are on.
+    pub(crate) fn record_operation(
+        &self,
+        attributes: Vec<KeyValue>,
+        response_model: Option<Arc<str>>,
+        error_type: Option<&str>,
+        duration: std::time::Duration,
+        usage: Option<&async_openai::types::chat::CompletionUsage>,
+    ) {
+        if let Some(metrics) = &self.metrics {
+            metrics.record_operation(attributes, response_model, error_type, duration, usage);
+        }
     }
 
     fn new(
@@ -95,6 +114,7 @@ impl Settings {
         provider_name: Cow<'static, str>,
         api_base: &str,
         include_usage: bool,
+        metrics: bool,
     ) -> Self {
         let url = reqwest::Url::parse(api_base).ok();
         let server_address: Option<Arc<str>> =
@@ -120,7 +140,7 @@ impl Settings {
             server_address,
             server_port,
             include_usage,
-            metrics: Metrics::new(),
+            metrics: metrics.then(Metrics::new),
             metric_base,
         }
     }
@@ -151,6 +171,8 @@ pub struct TracedClientBuilder {
     include_usage: bool,
     max_retries: Option<usize>,
     transport: Option<crate::transport::BoxTransport>,
+    metrics: Option<bool>,
+    propagate: Option<bool>,
 }
 
 impl TracedClientBuilder {
@@ -195,6 +217,21 @@ impl TracedClientBuilder {
         self
     }
 
+    /// Records the GenAI metrics (`gen_ai.client.token.usage`, `gen_ai.client.operation.duration`,
+    /// and the streaming ones). Default: on.
+    pub fn metrics(mut self, enabled: bool) -> Self {
+        self.metrics = Some(enabled);
+        self
+    }
+
+    /// Sends each HTTP attempt's W3C `traceparent` (and `tracestate`) header, so a server that
+    /// traces can join the trace. Default: on; turn it off for third-party endpoints that
+    /// should not learn your trace ids. The caller's own headers are never changed.
+    pub fn propagate_trace_context(mut self, enabled: bool) -> Self {
+        self.propagate = Some(enabled);
+        self
+    }
+
     /// Sends every HTTP request through `transport` instead of a reqwest client: an in-process
     /// server for tests and benchmarks, or your own tower stack. Retries and `HTTP POST` spans
     /// behave as with the default transport.
@@ -232,6 +269,7 @@ impl TracedClientBuilder {
                 .unwrap_or(Cow::Borrowed(attr::GEN_AI_PROVIDER_OPENAI)),
             config.api_base(),
             self.include_usage,
+            self.metrics.unwrap_or(true),
         ));
         let inner = Client::build(http_client.clone(), config);
         let custom_transport = self.transport.is_some();
@@ -244,11 +282,9 @@ impl TracedClientBuilder {
         #[cfg(feature = "otel")]
         let inner = {
             let _ = custom_transport;
-            inner.with_http_service(
-                tower::ServiceBuilder::new()
-                    .layer(retry)
-                    .service(crate::http::TracedHttpService::new(transport)),
-            )
+            inner.with_http_service(tower::ServiceBuilder::new().layer(retry).service(
+                crate::http::TracedHttpService::new(transport, self.propagate.unwrap_or(true)),
+            ))
         };
         #[cfg(not(feature = "otel"))]
         let inner = if custom_transport || self.max_retries.is_some() {
@@ -370,9 +406,9 @@ impl TracedChat<'_> {
         #[cfg(feature = "otel")]
         {
             let settings = &self.client.settings;
-            let span = OwnedSpan::start(chat::start_span(settings, &request, false));
+            let model: Arc<str> = Arc::from(request.model.as_str());
+            let span = OwnedSpan::start(chat::start_span(settings, &request, &model, false));
             let started = std::time::Instant::now();
-            let metric_attributes = settings.metric_attributes(&request.model);
             let result = self
                 .client
                 .inner
@@ -385,9 +421,9 @@ impl TracedChat<'_> {
                     let facts =
                         chat::ResponseFacts::from_response(response, settings.capture_content);
                     chat::record_response(span.context(), settings, &facts);
-                    settings.metrics.record_operation(
-                        &metric_attributes,
-                        Some(&response.model),
+                    settings.record_operation(
+                        settings.metric_attributes(&model),
+                        facts.model.clone(),
                         None,
                         started.elapsed(),
                         response.usage.as_ref(),
@@ -395,8 +431,8 @@ impl TracedChat<'_> {
                 }
                 Err(error) => {
                     chat::record_error(span.context(), error);
-                    settings.metrics.record_operation(
-                        &metric_attributes,
+                    settings.record_operation(
+                        settings.metric_attributes(&model),
                         None,
                         Some(&crate::error::error_type(error)),
                         started.elapsed(),
@@ -431,9 +467,10 @@ impl TracedChat<'_> {
                 let options = request.stream_options.get_or_insert_with(Default::default);
                 options.include_usage = Some(true);
             }
-            let span = OwnedSpan::start(chat::start_span(settings, &request, true));
+            let model: Arc<str> = Arc::from(request.model.as_str());
+            let span = OwnedSpan::start(chat::start_span(settings, &request, &model, true));
             let started = std::time::Instant::now();
-            let metric_attributes = settings.metric_attributes(&request.model);
+            let metric_attributes = settings.metric_attributes(&model);
             let result = self
                 .client
                 .inner
@@ -451,8 +488,8 @@ impl TracedChat<'_> {
                 )),
                 Err(error) => {
                     chat::record_error(span.context(), &error);
-                    settings.metrics.record_operation(
-                        &metric_attributes,
+                    settings.record_operation(
+                        metric_attributes,
                         None,
                         Some(&crate::error::error_type(&error)),
                         started.elapsed(),

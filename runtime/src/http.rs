@@ -10,10 +10,8 @@ use async_openai::error::OpenAIError;
 use async_openai::middleware::HttpRequestFactory;
 use opentelemetry::{
     Context, KeyValue, StringValue,
-    propagation::{Injector, TextMapPropagator},
     trace::{FutureExt as _, SpanBuilder, SpanKind, Status, TraceContextExt, Tracer as _},
 };
-use opentelemetry_sdk::propagation::TraceContextPropagator;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
 use crate::attributes as attr;
@@ -26,11 +24,15 @@ type HttpFuture = Pin<Box<dyn Future<Output = Result<reqwest::Response, OpenAIEr
 #[derive(Clone, Debug)]
 pub(crate) struct TracedHttpService {
     transport: Transport,
+    propagate: bool,
 }
 
 impl TracedHttpService {
-    pub(crate) fn new(transport: Transport) -> Self {
-        TracedHttpService { transport }
+    pub(crate) fn new(transport: Transport, propagate: bool) -> Self {
+        TracedHttpService {
+            transport,
+            propagate,
+        }
     }
 }
 
@@ -45,12 +47,15 @@ impl tower::Service<HttpRequestFactory> for TracedHttpService {
 
     fn call(&mut self, factory: HttpRequestFactory) -> HttpFuture {
         let transport = self.transport.clone();
+        let propagate = self.propagate;
         // The retry layer calls us from inside the chat span's context.
         let parent = Context::current();
         Box::pin(async move {
             let mut request = factory.build().await?;
             let span = OwnedSpan::start(start_http_span(&parent, &request));
-            inject_traceparent(span.context(), request.headers_mut());
+            if propagate {
+                inject_trace_context(span.context(), request.headers_mut());
+            }
             let result = transport
                 .send(request)
                 .with_context(span.context().clone())
@@ -64,7 +69,7 @@ impl tower::Service<HttpRequestFactory> for TracedHttpService {
 
 fn start_http_span(parent: &Context, request: &reqwest::Request) -> Context {
     let method = method_name(request.method());
-    let url: Arc<str> = redacted_url(request.url()).into();
+    let url = redacted_url(request.url());
     let name = if request.method() == reqwest::Method::POST {
         attr::SPAN_HTTP_POST.into()
     } else {
@@ -95,14 +100,14 @@ fn method_name(method: &reqwest::Method) -> StringValue {
 }
 
 /// The URL without user name or password (`url.full` must not carry credentials).
-fn redacted_url(url: &reqwest::Url) -> String {
+fn redacted_url(url: &reqwest::Url) -> Arc<str> {
     if url.username().is_empty() && url.password().is_none() {
-        return url.as_str().to_owned();
+        return Arc::from(url.as_str());
     }
     let mut url = url.clone();
     let _ = url.set_username("");
     let _ = url.set_password(None);
-    url.into()
+    Arc::from(url.as_str())
 }
 
 fn record_outcome(span: &OwnedSpan, result: &Result<reqwest::Response, reqwest::Error>) {
@@ -135,19 +140,87 @@ fn record_outcome(span: &OwnedSpan, result: &Result<reqwest::Response, reqwest::
     }
 }
 
-fn inject_traceparent(cx: &Context, headers: &mut HeaderMap) {
-    TraceContextPropagator::new().inject_context(cx, &mut HeaderInjector(headers));
+/// Sets the W3C `traceparent` (and `tracestate`, when there is one) of the span in `cx`,
+/// formatted by hand: this runs on every attempt.
+fn inject_trace_context(cx: &Context, headers: &mut HeaderMap) {
+    let span = cx.span();
+    let context = span.span_context();
+    if !context.is_valid() {
+        return;
+    }
+    let value = traceparent(
+        context.trace_id().to_bytes(),
+        context.span_id().to_bytes(),
+        context.trace_flags().to_u8(),
+    );
+    if let Ok(value) = HeaderValue::from_bytes(&value) {
+        headers.insert(HeaderName::from_static(attr::TRACEPARENT_HEADER), value);
+    }
+    let state = context.trace_state().header();
+    if !state.is_empty()
+        && let Ok(value) = HeaderValue::from_str(&state)
+    {
+        headers.insert(HeaderName::from_static("tracestate"), value);
+    }
 }
 
-struct HeaderInjector<'a>(&'a mut HeaderMap);
-
-impl Injector for HeaderInjector<'_> {
-    fn set(&mut self, key: &str, value: String) {
-        if let (Ok(name), Ok(value)) = (
-            HeaderName::from_bytes(key.as_bytes()),
-            HeaderValue::from_str(&value),
-        ) {
-            self.0.insert(name, value);
+/// `00-{trace id}-{span id}-{flags}` in lowercase hex.
+fn traceparent(trace_id: [u8; 16], span_id: [u8; 8], flags: u8) -> [u8; 55] {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = [b'-'; 55];
+    out[0] = b'0';
+    out[1] = b'0';
+    let mut at = 3;
+    for byte in trace_id.iter().chain(span_id.iter()) {
+        if at == 35 {
+            at = 36; // the dash between the ids
         }
+        out[at] = HEX[usize::from(byte >> 4)];
+        out[at + 1] = HEX[usize::from(byte & 0x0f)];
+        at += 2;
+    }
+    out[53] = HEX[usize::from(flags >> 4)];
+    out[54] = HEX[usize::from(flags & 0x0f)];
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use opentelemetry::propagation::{Injector, TextMapPropagator};
+
+    struct Map(std::collections::HashMap<String, String>);
+
+    impl Injector for Map {
+        fn set(&mut self, key: &str, value: String) {
+            self.0.insert(key.to_owned(), value);
+        }
+    }
+
+    #[test]
+    fn traceparent_matches_the_sdk_propagator() {
+        use opentelemetry::trace::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
+        let context = SpanContext::new(
+            TraceId::from_hex("4f30f3348f14cca1c9473b5a2ea813de").unwrap(),
+            SpanId::from_hex("a7c761add82b78c4").unwrap(),
+            TraceFlags::SAMPLED,
+            false,
+            TraceState::default(),
+        );
+        let cx = Context::new().with_remote_span_context(context);
+        let mut expected = Map(Default::default());
+        opentelemetry_sdk::propagation::TraceContextPropagator::new()
+            .inject_context(&cx, &mut expected);
+        let mut headers = HeaderMap::new();
+        inject_trace_context(&cx, &mut headers);
+        assert_eq!(
+            headers["traceparent"].to_str().unwrap(),
+            expected.0["traceparent"],
+        );
+        assert_eq!(
+            headers["traceparent"],
+            "00-4f30f3348f14cca1c9473b5a2ea813de-a7c761add82b78c4-01"
+        );
+        assert!(headers.get("tracestate").is_none());
     }
 }

@@ -63,16 +63,14 @@ impl Metrics {
     /// server reported it, the token usage.
     pub(crate) fn record_operation(
         &self,
-        base: &[KeyValue],
-        response_model: Option<&str>,
+        mut attributes: Vec<KeyValue>,
+        response_model: Option<std::sync::Arc<str>>,
         error_type: Option<&str>,
         duration: Duration,
         usage: Option<&CompletionUsage>,
     ) {
-        let mut attributes = Vec::with_capacity(base.len() + 3);
-        attributes.extend_from_slice(base);
         if let Some(model) = response_model {
-            attributes.push(KeyValue::new(attr::GEN_AI_RESPONSE_MODEL, model.to_owned()));
+            attributes.push(KeyValue::new(attr::GEN_AI_RESPONSE_MODEL, model));
         }
         if let Some(error_type) = error_type {
             attributes.push(KeyValue::new(attr::ERROR_TYPE, error_type.to_owned()));

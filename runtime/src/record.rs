@@ -141,37 +141,43 @@ impl<'a> Recorder<'a> {
     /// already cut).
     #[cfg(feature = "otel")]
     pub(crate) fn response_with_length(&self, text: &str, length: usize) {
-        let span = self.cx.span();
-        if span.is_recording() {
-            span.set_attribute(KeyValue::new(
-                attributes::OPENAI_RESPONSE_LENGTH,
-                i64::try_from(length).unwrap_or(i64::MAX),
-            ));
-            if crate::content::enabled() {
-                let kept = crate::content::truncate(text, crate::content::max_length());
-                span.set_attribute(KeyValue::new(attributes::OPENAI_RESPONSE, kept.to_owned()));
-            }
-        }
+        self.text_with_length(
+            attributes::OPENAI_RESPONSE,
+            attributes::OPENAI_RESPONSE_LENGTH,
+            text,
+            length,
+        );
     }
 
     #[inline]
     fn text(&self, key: &'static str, length_key: &'static str, text: &str) {
         #[cfg(feature = "otel")]
-        {
-            let span = self.cx.span();
-            if span.is_recording() {
-                span.set_attribute(KeyValue::new(
-                    length_key,
-                    i64::try_from(text.len()).unwrap_or(i64::MAX),
-                ));
-                if crate::content::enabled() {
-                    let kept = crate::content::truncate(text, crate::content::max_length());
-                    span.set_attribute(KeyValue::new(key, kept.to_owned()));
-                }
-            }
-        }
+        self.text_with_length(key, length_key, text, text.len());
         #[cfg(not(feature = "otel"))]
         let _ = (key, length_key, text);
+    }
+
+    /// Records `text` (cut to the content limit, unless content is off) and `length`, in one
+    /// update of the span.
+    #[cfg(feature = "otel")]
+    fn text_with_length(
+        &self,
+        key: &'static str,
+        length_key: &'static str,
+        text: &str,
+        length: usize,
+    ) {
+        let span = self.cx.span();
+        if !span.is_recording() {
+            return;
+        }
+        let length = KeyValue::new(length_key, i64::try_from(length).unwrap_or(i64::MAX));
+        if crate::content::enabled() {
+            let kept = crate::content::truncate(text, crate::content::max_length());
+            span.set_attributes([length, KeyValue::new(key, kept.to_owned())]);
+        } else {
+            span.set_attribute(length);
+        }
     }
 }
 

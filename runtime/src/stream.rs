@@ -168,14 +168,15 @@ impl StreamState {
                     attr::GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK,
                     elapsed.as_secs_f64(),
                 ));
-                self.settings
-                    .metrics
-                    .record_first_chunk(&self.metric_attributes, elapsed);
+                if let Some(metrics) = &self.settings.metrics {
+                    metrics.record_first_chunk(&self.metric_attributes, elapsed);
+                }
             }
-            Some(last) => self
-                .settings
-                .metrics
-                .record_next_chunk(&self.metric_attributes, now.duration_since(last)),
+            Some(last) => {
+                if let Some(metrics) = &self.settings.metrics {
+                    metrics.record_next_chunk(&self.metric_attributes, now.duration_since(last));
+                }
+            }
         }
         self.last_chunk = Some(now);
 
@@ -233,16 +234,16 @@ impl StreamState {
         }
     }
 
-    fn finish(self, error: Option<&OpenAIError>, fn_span: Option<OwnedSpan>) {
+    fn finish(mut self, error: Option<&OpenAIError>, fn_span: Option<OwnedSpan>) {
         let cx = self.span.context();
         chat::record_response(cx, &self.settings, &self.facts);
         let error_type = error.map(crate::error::error_type);
         if let Some(error) = error {
             chat::record_error(cx, error);
         }
-        self.settings.metrics.record_operation(
-            &self.metric_attributes,
-            self.facts.model.as_deref(),
+        self.settings.record_operation(
+            std::mem::take(&mut self.metric_attributes),
+            self.facts.model.clone(),
             error_type.as_deref(),
             self.started.elapsed(),
             self.facts.usage.as_ref(),

@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 """The Python peer of `benches/overhead.rs` (group `chat_call`), and the side-by-side table.
 
-    bench_openai_v2.py run --mode plain|instrumented [--iterations N] [--warmup N]
+    bench_openai_v2.py run --mode plain|instrumented [--iterations N] [--warmup N] [--batch N]
         One process, one mode: a network-free `openai.OpenAI` chat call (its HTTP client is
-        answered in-process by a mock transport with the recorded fixture), timed over N calls
-        after a warm-up. Prints one JSON line: mean ns per call of the timed batch, plus the
-        per-call median inside the batch, and (instrumented) how many spans reached the exporter.
+        answered in-process by an httpx.MockTransport with the recorded fixture), timed over N
+        calls after a warm-up, in batches. Prints one JSON line on stdout: the median over the
+        batches of each batch's mean ns per call, the overall mean, and how many spans reached
+        the exporter (the run fails if instrumented calls export fewer spans than calls, or plain
+        calls export any); a one-line summary goes to stderr.
 
     bench_openai_v2.py report --python-results FILE --criterion-dir DIR
         Reads the JSON lines written by `run` and criterion's estimates for the Rust benches,
@@ -126,21 +128,27 @@ def run(args: argparse.Namespace) -> None:
     provider.force_flush()
     spans_before = exporter.spans
     gc.collect()
-    per_call = []
+    # Criterion-style: the run is cut into batches; a batch's figure is its mean per call, the
+    # run's figure the median over its batches (robust to another process taking the CPU for a
+    # moment on a shared machine).
+    batches = max(1, args.iterations // args.batch)
+    batch_means = []
     clock = time.perf_counter_ns
     start = clock()
-    for _ in range(args.iterations):
+    for _ in range(batches):
         t0 = clock()
-        call()
-        per_call.append(clock() - t0)
+        for _ in range(args.batch):
+            call()
+        batch_means.append((clock() - t0) / args.batch)
     total = clock() - start
+    calls = batches * args.batch
     provider.force_flush()
     spans = exporter.spans - spans_before
     provider.shutdown()
     if instrumentor is not None:
         instrumentor.uninstrument()
-        if spans < args.iterations:
-            sys.exit(f"instrumented run exported {spans} spans for {args.iterations} calls")
+        if spans < calls:
+            sys.exit(f"instrumented run exported {spans} spans for {calls} calls")
     elif spans:
         sys.exit(f"plain run exported {spans} spans; the instrumentation leaked in")
 
@@ -148,9 +156,10 @@ def run(args: argparse.Namespace) -> None:
         json.dumps(
             {
                 "mode": args.mode,
-                "iterations": args.iterations,
-                "mean_ns": total / args.iterations,
-                "median_ns": statistics.median(per_call),
+                "iterations": calls,
+                "batch": args.batch,
+                "median_ns": statistics.median(batch_means),
+                "mean_ns": total / calls,
                 "spans": spans,
                 "span_names": sorted(exporter.names),
                 "openai": openai.__version__,
@@ -161,6 +170,12 @@ def run(args: argparse.Namespace) -> None:
                 ),
             }
         ),
+        flush=True,
+    )
+    print(
+        f"    {args.mode:>12}: {statistics.median(batch_means) / 1000:8.1f} µs/call "
+        f"(median of {batches} batches of {args.batch}; mean {total / calls / 1000:.1f} µs)",
+        file=sys.stderr,
         flush=True,
     )
 
@@ -202,7 +217,7 @@ def report(args: argparse.Namespace) -> None:
             rows.append((label, "not run", "", "n/a", "n/a"))
             continue
         python_meta = python_meta or records[0]
-        values = [r["mean_ns"] for r in records]
+        values = [r["median_ns"] for r in records]
         median = statistics.median(values)
         if mode == "plain":
             py_base = median
@@ -245,11 +260,13 @@ def report(args: argparse.Namespace) -> None:
             f"Python {python_meta['python']}, openai {python_meta['openai']} "
             f"({python_meta['http']} MockTransport), "
             f"{python_meta['iterations']:,} calls per run after warm-up, each run its own process, "
-            f"plain and instrumented runs alternating; a run's figure is its mean per call. "
+            f"plain and instrumented runs alternating; a run's figure is the median over its "
+            f"batches of {python_meta['batch']} calls of the batch's mean per call. "
             f"Message content capture: {python_meta['capture_content']}. "
             f"Spans per instrumented call: "
             f"{runs['instrumented'][0]['spans'] / runs['instrumented'][0]['iterations']:.0f} "
-            f"({', '.join(runs['instrumented'][0]['span_names'])})."
+            f"({', '.join(runs['instrumented'][0]['span_names'])}); no meter or logger provider "
+            f"is set, so its metrics and events go to the API's no-op providers."
             if runs["instrumented"]
             else ""
         )
@@ -258,7 +275,8 @@ def report(args: argparse.Namespace) -> None:
             "Rust: criterion `chat_call` group, median of the sample, results written "
             + time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(min(stamps)))
             + (" – " + time.strftime("%H:%M:%S", time.localtime(max(stamps))) if max(stamps) != min(stamps) else "")
-            + f" ({args.criterion_dir})."
+            + f" ({args.criterion_dir}); the traced rows create three spans per call "
+            "(the `#[traced_chat]` function, the client call, `HTTP POST`)."
         )
 
 
@@ -275,6 +293,7 @@ def main() -> None:
     p_run.add_argument("--mode", choices=["plain", "instrumented"], required=True)
     p_run.add_argument("--iterations", type=int, default=2000)
     p_run.add_argument("--warmup", type=int, default=300)
+    p_run.add_argument("--batch", type=int, default=100)
     p_run.add_argument("--fixture", default=str(fixture))
     p_run.set_defaults(func=run)
     p_report = sub.add_parser("report")
