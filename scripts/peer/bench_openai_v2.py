@@ -185,6 +185,7 @@ def run(args: argparse.Namespace) -> None:
 RUST_ROWS = [
     ("Rust plain async-openai", "plain_async_openai"),
     ("Rust `traced_client_in_traced_chat_fn`", "traced_client_in_traced_chat_fn"),
+    ("Rust `bare_traced_chat_fn` (seed names, no metrics, no traceparent)", "bare_traced_chat_fn"),
     ("Rust `hand_written_floor`", "hand_written_floor"),
     ("Rust no-op provider (`traced_chat_fn_noop_provider`)", "traced_chat_fn_noop_provider"),
 ]
