@@ -22,7 +22,14 @@ fn main() {
         "bare_fn",
         "floor",
         "noop",
+        "content_1k",
+        "content_64k",
+        "content_1m",
     ];
+    let texts = |size: usize| ("p".repeat(size), "r".repeat(size));
+    let (p1k, r1k) = texts(1 << 10);
+    let (p64k, r64k) = texts(64 << 10);
+    let (p1m, r1m) = texts(1 << 20);
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -56,6 +63,15 @@ fn main() {
                     }
                     "traced_fn" | "noop" => {
                         black_box(call(&traced, PROMPT).await.unwrap());
+                    }
+                    "content_1k" => {
+                        black_box(answer(black_box(&p1k), black_box(&r1k)));
+                    }
+                    "content_64k" => {
+                        black_box(answer(black_box(&p64k), black_box(&r64k)));
+                    }
+                    "content_1m" => {
+                        black_box(answer(black_box(&p1m), black_box(&r1m)));
                     }
                     #[cfg(feature = "otel")]
                     "floor" => sdk::floor(&plain, PROMPT).await,

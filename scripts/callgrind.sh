@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Instructions per network-free chat call, for each variant, counted by callgrind: a run of N
+# Instructions per network-free chat call (and per #[traced_chat] call with 1 KiB, 64 KiB and
+# 1 MiB prompt and response), for each variant, counted by callgrind: a run of N
 # calls minus a run of 0 calls (start-up), divided by N. Stable on a noisy machine.
 #   bash scripts/callgrind.sh [N]
 set -euo pipefail
@@ -12,7 +13,7 @@ count() {
     sed -n 's/.*Collected : \([0-9]*\).*/\1/p'
 }
 printf '| variant | instructions per call |\n| --- | ---: |\n'
-for variant in plain traced_client traced_fn bare_fn floor noop; do
+for variant in plain traced_client traced_fn bare_fn floor noop content_1k content_64k content_1m; do
   base=$(count "$variant" 0)
   total=$(count "$variant" "$n")
   printf '| %s | %d |\n' "$variant" $(( (total - base) / n ))
