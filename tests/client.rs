@@ -305,6 +305,13 @@ async fn api_errors_use_the_error_code() {
         assert_eq!(api.status_code.as_u16(), status);
         assert_eq!(api.api_error.code.as_deref(), Some(code));
         assert_eq!(attempts, 1, "{status} is not retried");
+        let Status::Error { description } = &chat_span(&spans).status else {
+            unreachable!()
+        };
+        assert!(
+            !description.contains("CRET"),
+            "the key's tail is masked: {description}"
+        );
         assert_failed(&spans, code, &api.api_error.message[..20]);
         let http = spans.one("HTTP POST");
         assert_eq!(int_attr(http, attr::HTTP_STATUS_CODE), i64::from(status));
@@ -629,7 +636,7 @@ async fn tool_calls_are_recorded_with_a_readable_response() {
 async fn streamed_tool_call_deltas_are_merged() {
     let sse = [
         r#"{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"role":"assistant","tool_calls":[{"index":0,"id":"call_1","type":"function","function":{"name":"get_weather","arguments":""}}]},"finish_reason":null}]}"#,
-        r#"{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"{\"location\":"}}]},"finish_reason":null}]}"#,
+        r#"{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"name":"get_weather","arguments":"{\"location\":"}}]},"finish_reason":null}]}"#,
         r#"{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"\"Paris\"}"}}]},"finish_reason":null}]}"#,
         r#"{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{},"finish_reason":"tool_calls"}]}"#,
     ]
@@ -874,4 +881,119 @@ async fn mid_stream_error_sets_error_before_the_span_ends() {
     );
     assert!(attribute(span, attr::ERROR_TYPE).is_some());
     assert!(attribute(span, attr::TRACED_CHAT_CANCELLED).is_none());
+}
+
+#[test]
+fn capture_variable_turns_client_content_on_and_everything_off() {
+    // Each case runs in a child process: the variable is read once per process.
+    match std::env::var("TRACED_CHAT_CAPTURE_CHILD").as_deref() {
+        Ok("on") => {
+            assert!(traced_chat::content::enabled(), "the macro still records");
+            let rt = tokio::runtime::Runtime::new().unwrap();
+            rt.block_on(async {
+                let mock = MockOpenAI::start().await;
+                let (_, spans) = traced(mock.client().chat().create(request("m"))).await;
+                assert!(attribute(chat_span(&spans), attr::GEN_AI_INPUT_MESSAGES).is_some());
+            });
+            return;
+        }
+        Ok("off") => {
+            assert!(!traced_chat::content::enabled(), "no content anywhere");
+            let rt = tokio::runtime::Runtime::new().unwrap();
+            rt.block_on(async {
+                let mock = MockOpenAI::start().await;
+                // Even a client that asks for content gets none.
+                let client = TracedClient::builder()
+                    .config(mock.config())
+                    .capture_content(true)
+                    .build();
+                let (_, spans) = traced(client.chat().create(request("m"))).await;
+                assert!(attribute(chat_span(&spans), attr::GEN_AI_INPUT_MESSAGES).is_none());
+            });
+            return;
+        }
+        _ => {}
+    }
+    for (mode, value) in [
+        ("on", "true"),
+        ("on", "span_only"),
+        ("off", "false"),
+        ("off", "no_content"),
+    ] {
+        let status = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "capture_variable_turns_client_content_on_and_everything_off",
+                "--exact",
+            ])
+            .env("TRACED_CHAT_CAPTURE_CHILD", mode)
+            .env(attr::ENV_CAPTURE_MESSAGE_CONTENT, value)
+            .status()
+            .unwrap();
+        assert!(
+            status.success(),
+            "{}={value}",
+            attr::ENV_CAPTURE_MESSAGE_CONTENT
+        );
+    }
+}
+
+#[traced_chat(prompt = prompt)]
+async fn several(
+    client: &TracedClient,
+    prompt: &str,
+) -> Result<async_openai::types::chat::CreateChatCompletionResponse, OpenAIError> {
+    let mut req = request("gpt-4o-mini");
+    req.n = Some(2);
+    req.messages = vec![ChatCompletionRequestUserMessage::from(prompt).into()];
+    client.chat().create(req).await
+}
+
+#[tokio::test]
+async fn several_choices_record_the_first_and_the_count() {
+    let mut body: serde_json::Value = serde_json::from_str(fixtures::CHAT_COMPLETION).unwrap();
+    let mut second = body["choices"][0].clone();
+    second["index"] = 1.into();
+    second["message"]["content"] = "A second answer.".into();
+    second["finish_reason"] = "length".into();
+    body["choices"].as_array_mut().unwrap().push(second);
+    let mock = MockOpenAI::start().await;
+    mock.answer(200, &body.to_string()).await;
+    let client = mock.client();
+    let (result, spans) = traced(several(&client, "two please")).await;
+    assert_eq!(result.unwrap().choices.len(), 2);
+    let span = spans.one("several");
+    assert_eq!(
+        str_attr(span, attr::OPENAI_RESPONSE),
+        "The meaning of life is to find purpose, love and joy in the time we have."
+    );
+    assert_eq!(int_attr(span, attr::OPENAI_RESPONSE_CHOICE_COUNT), 2);
+    let chat = chat_span(&spans);
+    assert_eq!(
+        strings(chat, attr::GEN_AI_RESPONSE_FINISH_REASONS),
+        ["stop", "length"]
+    );
+    assert_eq!(int_attr(chat, attr::GEN_AI_REQUEST_CHOICE_COUNT), 2);
+}
+
+#[tokio::test]
+async fn empty_first_chunk_records_no_empty_id_or_model() {
+    // Some providers (Azure) open a stream with a chunk that has no id, no model, created 0.
+    let first = r#"data: {"id":"","object":"","created":0,"model":"","choices":[]}"#;
+    let sse = format!("{first}\n\n{}", fixtures::CHAT_STREAM_WITH_USAGE);
+    let mock = MockOpenAI::start().await;
+    mock.answer_stream(&sse).await;
+    let client = mock.client();
+    let (_, spans) =
+        traced(async { collect(client.chat().create_stream(request("m")).await.unwrap()).await })
+            .await;
+    let span = chat_span(&spans);
+    assert_eq!(
+        str_attr(span, attr::GEN_AI_RESPONSE_ID),
+        "chatcmpl-7DO5K8rhgWHrHEpsLizRdNa9QkzkG"
+    );
+    assert_eq!(
+        str_attr(span, attr::GEN_AI_RESPONSE_MODEL),
+        "gpt-3.5-turbo-0301"
+    );
+    assert_eq!(int_attr(span, attr::OPENAI_RESPONSE_CREATED), 1683425202);
 }

@@ -169,3 +169,108 @@ async fn dropped_future_ends_the_span() {
         Some(&Value::Bool(true))
     );
 }
+
+// --- the remaining shapes of issue 4, each checked at run time --------------------------------
+
+#[traced_chat(prompt = prompt.as_ref())]
+fn generic_where<P, R>(prompt: P, suffix: &R) -> String
+where
+    P: AsRef<str>,
+    R: std::fmt::Display + ?Sized,
+{
+    format!("{}{suffix}", prompt.as_ref())
+}
+
+#[traced_chat]
+fn impl_trait_arg(prompt: impl std::fmt::Display) -> Box<str> {
+    prompt.to_string().into_boxed_str()
+}
+
+#[traced_chat(prompt = question)]
+fn tuple_pattern((question, _context): (&str, u8), _: u8) -> Arc<String> {
+    Arc::new(question.len().to_string())
+}
+
+#[traced_chat]
+pub(crate) unsafe fn unsafe_fn(prompt: &str) -> String {
+    prompt.chars().rev().collect()
+}
+
+#[traced_chat]
+fn early_return(prompt: &str) -> Option<String> {
+    if prompt.is_empty() {
+        return None;
+    }
+    let n: usize = prompt.parse().ok()?;
+    Some((n * 2).to_string())
+}
+
+#[traced_chat]
+fn loop_break(prompt: &str) -> String {
+    let mut i = 0;
+    loop {
+        i += 1;
+        if i == 3 {
+            break format!("{prompt}{i}");
+        }
+    }
+}
+
+#[traced_chat]
+fn failing(prompt: &str) -> Result<String, std::fmt::Error> {
+    let _ = prompt;
+    Err(std::fmt::Error)
+}
+
+trait Answer {
+    fn answer(self, prompt: &str) -> String;
+}
+
+struct Owned(&'static str);
+
+impl Answer for Owned {
+    #[traced_chat]
+    fn answer(self, prompt: &str) -> String {
+        format!("{}: {prompt}", self.0)
+    }
+}
+
+#[tokio::test]
+async fn remaining_shapes_record_their_spans() {
+    let capture = SpanCapture::install();
+    let (_, spans) = capture.trace_sync("test", || {
+        assert_eq!(generic_where("g", "!"), "g!");
+        assert_eq!(&*impl_trait_arg(42), "42");
+        assert_eq!(*tuple_pattern(("abc", 1), 2), "3");
+        // SAFETY: `unsafe_fn` has no safety requirement; it is unsafe to test the shape.
+        assert_eq!(unsafe { unsafe_fn("ab") }, "ba");
+        assert_eq!(Owned("bot").answer("hi"), "bot: hi");
+        assert_eq!(loop_break("x"), "x3");
+    });
+    check(&spans, "generic_where", Some("g"), Some("g!"));
+    check(&spans, "impl_trait_arg", Some("42"), Some("42"));
+    check(&spans, "tuple_pattern", Some("abc"), Some("3"));
+    check(&spans, "unsafe_fn", Some("ab"), Some("ba"));
+    check(&spans, "answer", Some("hi"), Some("bot: hi"));
+    check(&spans, "loop_break", Some("x"), Some("x3"));
+
+    // Early `return` and `?` leave through the same path: the span ends with what was returned.
+    let (_, spans) = capture.trace_sync("test", || {
+        assert_eq!(early_return(""), None);
+        assert_eq!(early_return("x"), None);
+        assert_eq!(early_return("21").as_deref(), Some("42"));
+    });
+    let ends: Vec<_> = spans.named("early_return");
+    assert_eq!(ends.len(), 3);
+    let responses: Vec<_> = ends.iter().map(|s| text(s, "openai.response")).collect();
+    assert_eq!(responses, [None, None, Some("42")]);
+    assert!(ends.iter().all(|s| s.status == Status::Unset));
+
+    let (_, spans) = capture.trace_sync("test", || failing("f").unwrap_err());
+    let span = spans.one("failing");
+    assert!(
+        matches!(&span.status, Status::Error { description } if description == "an error occurred when formatting an argument")
+    );
+    assert_eq!(text(span, "error.type"), Some("Error"));
+    assert_eq!(text(span, "openai.response"), None);
+}

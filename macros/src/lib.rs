@@ -5,8 +5,7 @@
 //!
 //! The attribute only parses and generates: the expansion is a handful of calls into
 //! `traced_chat::__private`, where the span handling and recording live. The examples below are
-//! marked `ignore` because they need that runtime; the `traced-chat` crate carries the same
-//! examples as compiling doc tests.
+//! doc tests compiled against the `traced-chat` crate (a dev-dependency of this one).
 //!
 //! Files: `attr.rs` parses the options, `item.rs` parses and checks the function, `expand.rs`
 //! checks the options against the function and generates the code.
@@ -27,12 +26,24 @@ mod item;
 /// future completes or is dropped). A panic ends the span with status ERROR and propagates
 /// unchanged; an `Err` return sets status ERROR.
 ///
-/// ```ignore
-/// use traced_chat::traced_chat;
+/// ```
+/// use async_openai::error::OpenAIError;
+/// use async_openai::types::chat::{
+///     ChatCompletionRequestUserMessage, CreateChatCompletionRequestArgs,
+///     CreateChatCompletionResponse,
+/// };
+/// use traced_chat::{TracedClient, traced_chat};
 ///
 /// #[traced_chat]
-/// async fn call(client: &TracedClient, prompt: &str) -> Result<String, OpenAIError> {
-///     // ... client.chat().create(request).await ...
+/// async fn call(
+///     client: &TracedClient,
+///     prompt: &str,
+/// ) -> Result<CreateChatCompletionResponse, OpenAIError> {
+///     let request = CreateChatCompletionRequestArgs::default()
+///         .model("gpt-4o-mini")
+///         .messages([ChatCompletionRequestUserMessage::from(prompt).into()])
+///         .build()?;
+///     client.chat().create(request).await
 /// }
 /// ```
 ///
@@ -52,24 +63,43 @@ mod item;
 ///   `#[async_trait]` of the `impl` block; the `Box::pin(async move { … })` body that async-trait
 ///   writes is recognised and its future traced.
 ///
-/// ```ignore
-/// struct Assistant { model: String }
+/// ```
+/// # use traced_chat::traced_chat;
+/// use std::future::Future;
+///
+/// struct Assistant {
+///     drafts: Vec<String>,
+/// }
 ///
 /// impl Assistant {
 ///     #[traced_chat]
-///     pub async fn ask(&self, prompt: String) -> Result<String, OpenAIError> { /* ... */ }
+///     pub async fn ask(&self, prompt: String) -> Result<String, std::fmt::Error> {
+///         Ok(format!("{} drafts, then: {prompt}", self.drafts.len()))
+///     }
 ///
 ///     #[traced_chat]
-///     fn draft<'a>(&mut self, prompt: &'a str, (lo, hi): (u32, u32)) -> Option<&'a str> { /* ... */ }
+///     fn draft<'a>(&mut self, prompt: &'a str, (lo, hi): (usize, usize)) -> Option<&'a str> {
+///         self.drafts.push(prompt.to_owned());
+///         prompt.get(lo..hi)
+///     }
 ///
 ///     #[traced_chat]
-///     fn later(&self, prompt: String) -> impl Future<Output = String> + '_ { async move { /* ... */ } }
+///     fn later(&self, prompt: String) -> impl Future<Output = String> + '_ {
+///         async move { format!("{}: {prompt}", self.drafts.len()) }
+///     }
+/// }
+///
+/// #[async_trait::async_trait]
+/// trait Chat {
+///     async fn chat(&self, prompt: &str) -> String;
 /// }
 ///
 /// #[async_trait::async_trait]
 /// impl Chat for Assistant {
 ///     #[traced_chat]
-///     async fn chat(&self, prompt: &str) -> String { /* ... */ }
+///     async fn chat(&self, prompt: &str) -> String {
+///         prompt.to_uppercase()
+///     }
 /// }
 /// ```
 ///
@@ -99,9 +129,12 @@ mod item;
 ///
 /// The span name (default: the function's name).
 ///
-/// ```ignore
+/// ```
+/// # use traced_chat::traced_chat;
 /// #[traced_chat(name = "summarise")]
-/// async fn summarise_v2(prompt: &str) -> String { /* ... */ }
+/// async fn summarise_v2(prompt: &str) -> String {
+///     prompt.chars().take(40).collect()
+/// }
 /// ```
 ///
 /// ## `prompt = argument`
@@ -109,15 +142,30 @@ mod item;
 /// Which argument is the prompt, when it is not called `prompt`. A field or a method call on an
 /// argument (or on `self`) also works; it is evaluated before the body.
 ///
-/// ```ignore
+/// ```
+/// # use traced_chat::traced_chat;
+/// use async_openai::types::chat::CreateChatCompletionRequest;
+///
 /// #[traced_chat(prompt = question)]
-/// async fn ask(question: &str) -> String { /* ... */ }
+/// async fn ask(question: &str) -> String {
+///     question.to_owned()
+/// }
 ///
 /// #[traced_chat(prompt = request.messages)]
-/// async fn complete(request: CreateChatCompletionRequest) -> String { /* ... */ }
+/// async fn complete(request: CreateChatCompletionRequest) -> String {
+///     request.model
+/// }
 ///
-/// #[traced_chat(prompt = self.prompt)]
-/// fn run(&self) -> String { /* ... */ }
+/// struct Job {
+///     prompt: String,
+/// }
+///
+/// impl Job {
+///     #[traced_chat(prompt = self.prompt)]
+///     fn run(&self) -> String {
+///         self.prompt.to_uppercase()
+///     }
+/// }
 /// ```
 ///
 /// A function with no `prompt` argument and no `prompt = …` does not compile: name the argument
@@ -128,12 +176,19 @@ mod item;
 /// Do not record the prompt, the response, or either (the span is still made, with what else is
 /// known). `skip(response)` also lifts the `RecordResponse` requirement on the return type.
 ///
-/// ```ignore
+/// ```
+/// # use traced_chat::traced_chat;
 /// #[traced_chat(skip(prompt))]
-/// async fn daily_digest() -> String { /* ... */ }
+/// async fn daily_digest() -> String {
+///     "nothing new".to_owned()
+/// }
+///
+/// struct Tokens(Vec<String>); // not RecordResponse: fine with skip(response)
 ///
 /// #[traced_chat(skip(response))]
-/// fn stream(prompt: &str) -> MyStream { /* ... */ }
+/// fn tokenize(prompt: &str) -> Tokens {
+///     Tokens(prompt.split(' ').map(str::to_owned).collect())
+/// }
 /// ```
 ///
 /// ## `content = false`
@@ -141,9 +196,12 @@ mod item;
 /// Records neither the prompt nor the response text, e.g. for personal data; same as
 /// `skip(prompt, response)`. `content = true` is the default.
 ///
-/// ```ignore
+/// ```
+/// # use traced_chat::traced_chat;
 /// #[traced_chat(content = false)]
-/// async fn answer_patient(prompt: &str) -> String { /* ... */ }
+/// async fn answer_patient(prompt: &str) -> String {
+///     format!("{} characters", prompt.len())
+/// }
 /// ```
 ///
 /// ## `fields(key = value, …)`
@@ -154,9 +212,12 @@ mod item;
 /// body, and moved: clone what the body still needs. `openai.prompt` and `openai.response` are
 /// recorded by the attribute and cannot be set here.
 ///
-/// ```ignore
-/// #[traced_chat(fields(user.id = user_id, "app.tier" = "free", app.retries = 3))]
-/// async fn call(prompt: &str, user_id: i64) -> String { /* ... */ }
+/// ```
+/// # use traced_chat::traced_chat;
+/// #[traced_chat(fields(user.id = user_id, "app.tier" = "free", app.retries = 3_i64))]
+/// async fn call(prompt: &str, user_id: i64) -> String {
+///     format!("{user_id}: {prompt}")
+/// }
 /// ```
 ///
 /// ## `crate = path`
@@ -164,10 +225,16 @@ mod item;
 /// Where the traced-chat crate is, if it is not reachable as `::traced_chat` (renamed in
 /// `Cargo.toml`, or re-exported by another crate).
 ///
-/// ```ignore
-/// // Cargo.toml: tc = { package = "traced-chat", version = "…" }
-/// #[tc::traced_chat(crate = ::tc)]
-/// fn call(prompt: &str) -> String { /* ... */ }
+/// ```
+/// mod app {
+///     // Or in Cargo.toml: tc = { package = "traced-chat", version = "…" }, then `crate = ::tc`.
+///     pub use traced_chat as tc;
+/// }
+///
+/// #[app::tc::traced_chat(crate = app::tc)]
+/// fn call(prompt: &str) -> String {
+///     prompt.to_owned()
+/// }
 /// ```
 ///
 /// # Errors

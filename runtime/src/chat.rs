@@ -120,7 +120,7 @@ pub(crate) fn start_span(
         if stream {
             attributes.push(KeyValue::new(attr::GEN_AI_REQUEST_STREAM, true));
         }
-        if settings.capture_content {
+        if settings.capture_content() {
             let (system, messages) = input_messages_json(&request.messages);
             if let Some(system) = system {
                 attributes.push(KeyValue::new(attr::GEN_AI_SYSTEM_INSTRUCTIONS, system));
@@ -176,6 +176,8 @@ pub(crate) struct ToolCall {
     pub(crate) id: String,
     pub(crate) name: String,
     pub(crate) arguments: String,
+    /// The arguments reached the content limit while streaming: nothing more is appended.
+    pub(crate) arguments_full: bool,
 }
 
 /// What is known about an answer, from a whole completion or accumulated from a stream.
@@ -217,11 +219,13 @@ impl ResponseFacts {
                             id: f.id.clone(),
                             name: f.function.name.clone(),
                             arguments: f.function.arguments.clone(),
+                            arguments_full: false,
                         },
                         ChatCompletionMessageToolCalls::Custom(c) => ToolCall {
                             id: c.id.clone(),
                             name: c.custom_tool.name.clone(),
                             arguments: c.custom_tool.input.clone(),
+                            arguments_full: false,
                         },
                     })
                     .collect()
@@ -350,7 +354,7 @@ pub(crate) fn record_response(cx: &Context, settings: &Settings, facts: &Respons
                 fp.clone(),
             ));
         }
-        if settings.capture_content {
+        if settings.capture_content() {
             attributes.push(KeyValue::new(
                 attr::GEN_AI_OUTPUT_MESSAGES,
                 output_messages_json(facts),
@@ -404,7 +408,10 @@ pub(crate) fn record_error(cx: &Context, error: &OpenAIError) {
 /// (`[{type: "text", content}]`) and the other messages as `[{role, parts: [...]}]`.
 /// Texts are cut to the content limit, so the JSON stays valid.
 pub(crate) fn input_messages_json<T: serde::Serialize>(messages: &[T]) -> (Option<String>, String) {
-    let max = content::max_length();
+    // Each text gets an equal share of the limit (at least 256 bytes): the JSON stays valid and
+    // its size bounded.
+    let limit = content::max_length();
+    let max = (limit / messages.len().max(1)).clamp(256.min(limit), limit);
     let mut system = Vec::new();
     let mut out = Vec::with_capacity(messages.len());
     for message in messages {

@@ -80,6 +80,12 @@ pub(crate) struct Settings {
 #[cfg(feature = "otel")]
 impl Settings {
     /// The attributes every metric of a request carries.
+    /// Whether message content is recorded now: the client's choice, unless content capture was
+    /// turned off for the process since.
+    pub(crate) fn capture_content(&self) -> bool {
+        self.capture_content && crate::content::enabled()
+    }
+
     /// The attributes of a request's metrics (empty, without allocating, when metrics are off).
     pub(crate) fn metric_attributes(&self, request_model: &Arc<str>) -> Vec<KeyValue> {
         if self.metrics.is_none() {
@@ -419,7 +425,7 @@ impl TracedChat<'_> {
             match &result {
                 Ok(response) => {
                     let facts =
-                        chat::ResponseFacts::from_response(response, settings.capture_content);
+                        chat::ResponseFacts::from_response(response, settings.capture_content());
                     chat::record_response(span.context(), settings, &facts);
                     settings.record_operation(
                         settings.metric_attributes(&model),

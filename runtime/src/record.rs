@@ -137,6 +137,26 @@ impl<'a> Recorder<'a> {
         let _ = (error_type, message);
     }
 
+    /// Records a prompt that is JSON, already cut piece by piece so that it stays valid, with
+    /// `length` as the original length of its texts.
+    pub(crate) fn prompt_json(&self, json: &str, length: usize) {
+        #[cfg(feature = "otel")]
+        {
+            let span = self.cx.span();
+            if span.is_recording() {
+                span.set_attributes([
+                    KeyValue::new(
+                        attributes::OPENAI_PROMPT_LENGTH,
+                        i64::try_from(length).unwrap_or(i64::MAX),
+                    ),
+                    KeyValue::new(attributes::OPENAI_PROMPT, json.to_owned()),
+                ]);
+            }
+        }
+        #[cfg(not(feature = "otel"))]
+        let _ = (json, length);
+    }
+
     /// Records `text` as the response with `length` as its original length (the text was
     /// already cut).
     #[cfg(feature = "otel")]
@@ -226,10 +246,17 @@ impl RecordPrompt for String {
 /// message's tool calls as `"tool_calls":[{"id","name","arguments"}]`, a tool message's call id as
 /// `"tool_call_id"`. Text parts of a message are joined with newlines; each text is cut to the
 /// [content limit](crate::content::max_length).
+///
+/// The JSON stays valid: instead of cutting the whole string, each message's text is cut to an
+/// equal share of the limit (at least 256 bytes), and `openai.prompt.length` is the total length
+/// of the messages' texts before cutting.
 impl RecordPrompt for [ChatCompletionRequestMessage] {
     fn record_prompt(&self, recorder: &Recorder<'_>) {
         if recorder.is_recording() && crate::content::enabled() {
-            recorder.prompt(&compact_messages(self));
+            let max = crate::content::max_length();
+            let share = (max / self.len().max(1)).clamp(256.min(max), max);
+            let (json, text_len) = compact_messages(self, share);
+            recorder.prompt_json(&json, text_len);
         }
     }
 }
@@ -249,11 +276,18 @@ impl RecordPrompt for CreateChatCompletionRequest {
     }
 }
 
-/// The compact JSON form of request messages (see the `RecordPrompt` impl).
-pub(crate) fn compact_messages(messages: &[ChatCompletionRequestMessage]) -> String {
+/// The compact JSON form of request messages (see the `RecordPrompt` impl), each text cut to
+/// `max` bytes, and the total length of the texts before cutting.
+pub(crate) fn compact_messages(
+    messages: &[ChatCompletionRequestMessage],
+    max: usize,
+) -> (String, usize) {
     use serde_json::{Map, Value, json};
-    let max = crate::content::max_length();
-    let cut = |text: &str| crate::content::truncate(text, max).to_owned();
+    let text_len = core::cell::Cell::new(0usize);
+    let cut = |text: &str| {
+        text_len.set(text_len.get() + text.len());
+        crate::content::truncate(text, max).to_owned()
+    };
     let mut out = Vec::with_capacity(messages.len());
     for message in messages {
         let Ok(wire) = serde_json::to_value(message) else {
@@ -294,7 +328,7 @@ pub(crate) fn compact_messages(messages: &[ChatCompletionRequestMessage]) -> Str
         }
         out.push(Value::Object(compact));
     }
-    Value::Array(out).to_string()
+    (Value::Array(out).to_string(), text_len.get())
 }
 
 /// A value a `#[traced_chat]` function returns, recorded as its response.
@@ -425,7 +459,10 @@ fn describe_error<E: Display + 'static>(error: &E) -> (Cow<'static, str>, String
             crate::error::error_message(error),
         );
     }
-    (Cow::Borrowed(short_type_name::<E>()), error.to_string())
+    (
+        Cow::Borrowed(short_type_name::<E>()),
+        crate::error::short_message(&error.to_string()),
+    )
 }
 
 /// `core::any::type_name` without the module path or generic arguments.
@@ -474,7 +511,7 @@ mod tests {
             .into(),
         ];
         assert_eq!(
-            compact_messages(&messages),
+            compact_messages(&messages, 100).0,
             r#"[{"content":"Be brief.","role":"system"},{"content":"Hi","role":"user"},{"content":"22°C","role":"tool","tool_call_id":"call_1"}]"#
         );
     }

@@ -127,6 +127,14 @@ impl FnSpan {
             .set_attribute(KeyValue::new(key, value.into()));
     }
 
+    /// Without the `otel` feature: accepts the value and records nothing (so code expanded with
+    /// the attribute on still compiles against a runtime with instrumentation off).
+    #[cfg(not(feature = "otel"))]
+    #[inline]
+    pub fn set_attribute<V>(&self, key: &'static str, value: V) {
+        let _ = (key, value);
+    }
+
     /// The recorder that prompt and response recording write through.
     #[inline]
     pub fn recorder(&self) -> Recorder<'_> {

@@ -56,7 +56,16 @@ struct StreamState {
     metric_attributes: Vec<KeyValue>,
     facts: ResponseFacts,
     max_text: usize,
+    /// The text reached the limit: nothing more is kept, so the kept text stays a prefix.
+    text_full: bool,
+    /// The first error the stream yielded (async-openai goes on after a chunk that does not
+    /// decode): its `error.type` and message.
+    error: Option<(std::borrow::Cow<'static, str>, String)>,
 }
+
+/// Choices and tool calls above this index are ignored (a bogus index must not allocate).
+#[cfg(feature = "otel")]
+const MAX_INDEX: usize = 128;
 
 impl TracedChatStream {
     #[cfg(feature = "otel")]
@@ -77,6 +86,8 @@ impl TracedChatStream {
                 metric_attributes,
                 facts: ResponseFacts::default(),
                 max_text: content::max_length(),
+                text_full: false,
+                error: None,
             })),
             fn_span: OnceLock::new(),
         }
@@ -117,8 +128,12 @@ impl Stream for TracedChatStream {
                     state.on_chunk(chunk);
                 }
             }
-            Poll::Ready(Some(Err(error))) => self.finish(Some(error)),
-            Poll::Ready(None) => self.finish(None),
+            Poll::Ready(Some(Err(error))) => {
+                if let Some(state) = self.state.as_mut() {
+                    state.on_error(error);
+                }
+            }
+            Poll::Ready(None) => self.finish(),
             Poll::Pending => {}
         }
         poll
@@ -132,25 +147,35 @@ impl Stream for TracedChatStream {
 #[cfg(feature = "otel")]
 impl TracedChatStream {
     /// Ends the chat span (and a `#[traced_chat]` span waiting on this stream).
-    fn finish(&mut self, error: Option<&OpenAIError>) {
+    fn finish(&mut self) {
         let Some(state) = self.state.take() else {
             return;
         };
         let fn_span = self.fn_span.take().map(OwnedSpan::start);
-        state.finish(error, fn_span);
+        state.finish(fn_span);
     }
 }
 
 #[cfg(feature = "otel")]
 impl Drop for TracedChatStream {
     fn drop(&mut self) {
-        // Dropped early: record what arrived, then the spans end marked cancelled.
-        if let Some(state) = self.state.take() {
+        // Dropped early: record what arrived, then the spans end marked cancelled, the chat
+        // span before the function's span that encloses it.
+        if let Some(mut state) = self.state.take() {
             let fn_span = self.fn_span.take().map(OwnedSpan::start);
             if let Some(fn_span) = &fn_span {
                 record_fn_response(&state.facts, fn_span.context());
             }
             chat::record_response(state.span.context(), &state.settings, &state.facts);
+            state.settings.record_operation(
+                std::mem::take(&mut state.metric_attributes),
+                state.facts.model.clone(),
+                Some("cancelled"),
+                state.started.elapsed(),
+                state.facts.usage.as_ref(),
+            );
+            drop(state);
+            drop(fn_span);
         }
     }
 }
@@ -181,21 +206,32 @@ impl StreamState {
         self.last_chunk = Some(now);
 
         let facts = &mut self.facts;
-        if facts.id.is_none() {
+        // Each fact from the first chunk that carries it (some providers open with an empty
+        // chunk: no id, no model, `created` 0).
+        if facts.id.is_none() && !chunk.id.is_empty() {
             facts.id = Some(Arc::from(chunk.id.as_str()));
+        }
+        if facts.model.is_none() && !chunk.model.is_empty() {
             facts.model = Some(Arc::from(chunk.model.as_str()));
+        }
+        if facts.created.is_none() && chunk.created != 0 {
             facts.created = Some(chunk.created);
+        }
+        if facts.service_tier.is_none() {
             facts.service_tier = chunk.service_tier.as_ref().map(chat::service_tier);
-            #[allow(deprecated)]
-            {
-                facts.system_fingerprint = chunk.system_fingerprint.clone();
-            }
+        }
+        #[allow(deprecated)]
+        if facts.system_fingerprint.is_none() {
+            facts.system_fingerprint = chunk.system_fingerprint.clone();
         }
         if let Some(usage) = &chunk.usage {
             facts.usage = Some(usage.clone());
         }
         for choice in &chunk.choices {
             let index = choice.index as usize;
+            if index > MAX_INDEX {
+                continue;
+            }
             if let Some(reason) = &choice.finish_reason {
                 if facts.finish_reasons.len() <= index {
                     facts.finish_reasons.resize(index + 1, None);
@@ -207,13 +243,18 @@ impl StreamState {
             }
             if let Some(text) = &choice.delta.content {
                 facts.text_len += text.len();
-                let room = self.max_text.saturating_sub(facts.text.len());
-                if room > 0 {
-                    facts.text.push_str(content::truncate(text, room));
+                if !self.text_full {
+                    let room = self.max_text.saturating_sub(facts.text.len());
+                    let kept = content::truncate(text, room);
+                    facts.text.push_str(kept);
+                    self.text_full = kept.len() < text.len();
                 }
             }
             for delta in choice.delta.tool_calls.iter().flatten() {
                 let i = delta.index as usize;
+                if i > MAX_INDEX {
+                    continue;
+                }
                 if facts.tool_calls.len() <= i {
                     facts.tool_calls.resize(i + 1, ToolCall::default());
                 }
@@ -222,25 +263,42 @@ impl StreamState {
                     call.id.clone_from(id);
                 }
                 if let Some(function) = &delta.function {
-                    if let Some(name) = &function.name {
-                        call.name.push_str(name);
+                    // Some providers repeat the name in every delta: keep the first.
+                    if let Some(name) = &function.name
+                        && call.name.is_empty()
+                    {
+                        call.name.clone_from(name);
                     }
-                    if let Some(arguments) = &function.arguments {
+                    if let Some(arguments) = &function.arguments
+                        && !call.arguments_full
+                    {
                         let room = self.max_text.saturating_sub(call.arguments.len());
-                        call.arguments.push_str(content::truncate(arguments, room));
+                        let kept = content::truncate(arguments, room);
+                        call.arguments.push_str(kept);
+                        call.arguments_full = kept.len() < arguments.len();
                     }
                 }
             }
         }
     }
 
-    fn finish(mut self, error: Option<&OpenAIError>, fn_span: Option<OwnedSpan>) {
+    /// Records the first error the stream yields on the chat span (status ERROR, `error.type`,
+    /// exception event); the stream goes on, and the span ends with it.
+    fn on_error(&mut self, error: &OpenAIError) {
+        if self.error.is_none() {
+            chat::record_error(self.span.context(), error);
+            self.error = Some((
+                crate::error::error_type(error),
+                crate::error::error_message(error),
+            ));
+        }
+    }
+
+    fn finish(mut self, fn_span: Option<OwnedSpan>) {
         let cx = self.span.context();
         chat::record_response(cx, &self.settings, &self.facts);
-        let error_type = error.map(crate::error::error_type);
-        if let Some(error) = error {
-            chat::record_error(cx, error);
-        }
+        let error = self.error.take();
+        let error_type = error.as_ref().map(|(kind, _)| kind.clone());
         self.settings.record_operation(
             std::mem::take(&mut self.metric_attributes),
             self.facts.model.clone(),
@@ -252,12 +310,8 @@ impl StreamState {
         let StreamState { span, facts, .. } = self;
         span.end();
         if let Some(fn_span) = fn_span {
-            match error {
-                Some(error) => {
-                    let message = crate::error::error_message(error);
-                    Recorder::new(fn_span.context())
-                        .error(error_type.as_deref().unwrap_or("_OTHER"), &message);
-                }
+            match &error {
+                Some((kind, message)) => Recorder::new(fn_span.context()).error(kind, message),
                 None => record_fn_response(&facts, fn_span.context()),
             }
             fn_span.end();
