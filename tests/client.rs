@@ -11,11 +11,12 @@ use async_openai::types::chat::{
     CreateChatCompletionRequest, CreateChatCompletionRequestArgs, ResponseFormat,
 };
 use futures_util::StreamExt as _;
+use opentelemetry::Value;
 use opentelemetry::trace::{SpanKind, Status};
-use opentelemetry::{Array, Value};
 use traced_chat::attributes as attr;
 use traced_chat::testing::{
     MetricCapture, MockOpenAI, SpanCapture, SpanData, Spans, TEST_API_KEY, attribute, fixtures,
+    int_attribute as int_attr, str_attribute as str_attr, strings_attribute as strings,
 };
 use traced_chat::{Semconv, TracedChatStream, TracedClient, traced_chat};
 
@@ -28,30 +29,6 @@ fn request(model: &str) -> CreateChatCompletionRequest {
         ])
         .build()
         .unwrap()
-}
-
-fn str_attr<'a>(span: &'a SpanData, key: &str) -> &'a str {
-    match attribute(span, key) {
-        Some(Value::String(s)) => s.as_str(),
-        other => panic!("{key} on {}: expected a string, got {other:?}", span.name),
-    }
-}
-
-fn int_attr(span: &SpanData, key: &str) -> i64 {
-    match attribute(span, key) {
-        Some(Value::I64(v)) => *v,
-        other => panic!("{key} on {}: expected an integer, got {other:?}", span.name),
-    }
-}
-
-fn strings(span: &SpanData, key: &str) -> Vec<String> {
-    match attribute(span, key) {
-        Some(Value::Array(Array::String(v))) => v.iter().map(|s| s.to_string()).collect(),
-        other => panic!(
-            "{key} on {}: expected a string array, got {other:?}",
-            span.name
-        ),
-    }
 }
 
 async fn traced<T>(fut: impl Future<Output = T>) -> (T, Spans) {

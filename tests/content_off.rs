@@ -20,6 +20,23 @@ fn request() -> CreateChatCompletionRequest {
         .unwrap()
 }
 
+/// Writes "ab" `.0` times.
+struct Big(usize);
+
+impl std::fmt::Display for Big {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for _ in 0..self.0 {
+            f.write_str("ab")?;
+        }
+        Ok(())
+    }
+}
+
+#[traced_chat]
+fn shown(prompt: Big) {
+    let _ = prompt;
+}
+
 #[traced_chat]
 async fn streamed(client: &TracedClient, prompt: &str) -> Result<TracedChatStream, OpenAIError> {
     let _ = prompt;
@@ -61,6 +78,18 @@ fn global_switch_and_truncation() {
     let big = "x".repeat(1 << 20);
     let (_, spans) = capture.trace_sync("test", || echo(&big));
     let span = spans.one("echo");
+    assert_eq!(
+        attribute(span, attr::OPENAI_PROMPT).unwrap().as_str().len(),
+        16 * 1024
+    );
+    assert_eq!(
+        attribute(span, attr::OPENAI_PROMPT_LENGTH),
+        Some(&Value::I64(1 << 20))
+    );
+
+    // A `Display` prompt is formatted into a bounded buffer: the kept part and the full length.
+    let (_, spans) = capture.trace_sync("test", || shown(Big(1 << 19)));
+    let span = spans.one("shown");
     assert_eq!(
         attribute(span, attr::OPENAI_PROMPT).unwrap().as_str().len(),
         16 * 1024

@@ -11,7 +11,8 @@ use opentelemetry::Value;
 use opentelemetry::trace::{SpanKind, Status};
 use traced_chat::attributes as attr;
 use traced_chat::testing::{
-    MockOpenAI, SpanCapture, SpanData, Spans, TEST_API_KEY, attribute, fixtures,
+    MockOpenAI, SpanCapture, Spans, TEST_API_KEY, attribute, fixtures, int_attribute as int_attr,
+    str_attribute as str_attr,
 };
 use traced_chat::{TracedClient, traced_chat};
 
@@ -40,20 +41,6 @@ async fn seed_main(client: &TracedClient) -> Result<(), OpenAIError> {
     call(client, LIFE).await?;
     call(client, DEATH).await?;
     Ok(())
-}
-
-fn str_attr<'a>(span: &'a SpanData, key: &str) -> &'a str {
-    match attribute(span, key) {
-        Some(Value::String(s)) => s.as_str(),
-        other => panic!("{key} on {}: expected a string, got {other:?}", span.name),
-    }
-}
-
-fn int_attr(span: &SpanData, key: &str) -> i64 {
-    match attribute(span, key) {
-        Some(Value::I64(v)) => *v,
-        other => panic!("{key} on {}: expected an integer, got {other:?}", span.name),
-    }
 }
 
 fn content_of(fixture: &str) -> String {

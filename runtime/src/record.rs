@@ -157,6 +157,20 @@ impl<'a> Recorder<'a> {
         let _ = (json, length);
     }
 
+    /// Records `text` as the prompt with `length` as its original length (the text was
+    /// already cut, or is empty when content is off).
+    pub(crate) fn prompt_with_length(&self, text: &str, length: usize) {
+        #[cfg(feature = "otel")]
+        self.text_with_length(
+            attributes::OPENAI_PROMPT,
+            attributes::OPENAI_PROMPT_LENGTH,
+            text,
+            length,
+        );
+        #[cfg(not(feature = "otel"))]
+        let _ = (text, length);
+    }
+
     /// Records `text` as the response with `length` as its original length (the text was
     /// already cut).
     #[cfg(feature = "otel")]

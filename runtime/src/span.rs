@@ -353,7 +353,41 @@ impl<T: Display + ?Sized> DisplayPromptKind for Prompt<'_, T> {
     fn __traced_chat_record_prompt(&self, span: &FnSpan) {
         let recorder = span.recorder();
         if recorder.is_recording() {
-            recorder.prompt(&self.0.to_string());
+            // Format into a buffer that keeps at most the content limit but counts every byte:
+            // memory stays bounded however long the text is.
+            let mut out = Bounded {
+                kept: String::new(),
+                max: if crate::content::enabled() {
+                    crate::content::max_length()
+                } else {
+                    0
+                },
+                full: false,
+                length: 0,
+            };
+            let _ = core::fmt::write(&mut out, format_args!("{}", self.0));
+            recorder.prompt_with_length(&out.kept, out.length);
         }
+    }
+}
+
+/// A `fmt::Write` that keeps the first `max` bytes (on a character boundary) and counts all.
+struct Bounded {
+    kept: String,
+    max: usize,
+    full: bool,
+    length: usize,
+}
+
+impl core::fmt::Write for Bounded {
+    fn write_str(&mut self, piece: &str) -> core::fmt::Result {
+        self.length += piece.len();
+        if !self.full {
+            let room = self.max.saturating_sub(self.kept.len());
+            let kept = crate::content::truncate(piece, room);
+            self.kept.push_str(kept);
+            self.full = kept.len() < piece.len();
+        }
+        Ok(())
     }
 }

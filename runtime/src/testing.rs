@@ -429,3 +429,36 @@ impl MetricCapture {
         out
     }
 }
+
+/// The string value of attribute `key` on `span`; panics, naming both, if it is missing or not a
+/// string.
+#[track_caller]
+pub fn str_attribute<'a>(span: &'a SpanData, key: &str) -> &'a str {
+    match attribute(span, key) {
+        Some(Value::String(s)) => s.as_str(),
+        other => panic!("{key} on {}: expected a string, got {other:?}", span.name),
+    }
+}
+
+/// The integer value of attribute `key` on `span`; panics if it is missing or not an integer.
+#[track_caller]
+pub fn int_attribute(span: &SpanData, key: &str) -> i64 {
+    match attribute(span, key) {
+        Some(Value::I64(v)) => *v,
+        other => panic!("{key} on {}: expected an integer, got {other:?}", span.name),
+    }
+}
+
+/// The string-array value of attribute `key` on `span`; panics if it is missing or not one.
+#[track_caller]
+pub fn strings_attribute(span: &SpanData, key: &str) -> Vec<String> {
+    match attribute(span, key) {
+        Some(Value::Array(opentelemetry::Array::String(v))) => {
+            v.iter().map(|s| s.to_string()).collect()
+        }
+        other => panic!(
+            "{key} on {}: expected a string array, got {other:?}",
+            span.name
+        ),
+    }
+}
