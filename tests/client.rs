@@ -752,6 +752,13 @@ async fn metrics_follow_the_conventions() {
     client.chat().create(request(model)).await.unwrap_err();
     mock.answer_stream(fixtures::CHAT_STREAM_WITH_USAGE).await;
     collect(client.chat().create_stream(request(model)).await.unwrap()).await;
+    // A call dropped half-way still counts, as cancelled.
+    let chat = client.chat();
+    let mut dropped = Box::pin(chat.create(request(model)));
+    let _ = dropped
+        .as_mut()
+        .poll(&mut std::task::Context::from_waker(std::task::Waker::noop()));
+    drop(dropped);
 
     let points: Vec<_> = metrics
         .histograms()
@@ -802,17 +809,18 @@ async fn metrics_follow_the_conventions() {
     }
 
     let durations = find(attr::METRIC_OPERATION_DURATION, &|_| true);
-    assert_eq!(durations.iter().map(|p| p.count).sum::<u64>(), 3);
+    assert_eq!(durations.iter().map(|p| p.count).sum::<u64>(), 4);
     assert_eq!(durations[0].unit, "s");
     assert_eq!(durations[0].bounds[..3], [0.01, 0.02, 0.04]);
     let failed = find(attr::METRIC_OPERATION_DURATION, &|p| {
         p.attribute(attr::ERROR_TYPE).is_some()
     });
-    assert_eq!(failed.len(), 1);
-    assert_eq!(
-        failed[0].attribute(attr::ERROR_TYPE),
-        Some(&Value::from("model_not_found"))
-    );
+    let mut types: Vec<String> = failed
+        .iter()
+        .map(|p| p.attribute(attr::ERROR_TYPE).unwrap().as_str().into_owned())
+        .collect();
+    types.sort();
+    assert_eq!(types, ["cancelled", "model_not_found"]);
 
     assert_eq!(
         find(attr::METRIC_TIME_TO_FIRST_CHUNK, &|_| true)
@@ -973,4 +981,34 @@ async fn empty_first_chunk_records_no_empty_id_or_model() {
         "gpt-3.5-turbo-0301"
     );
     assert_eq!(int_attr(span, attr::OPENAI_RESPONSE_CREATED), 1683425202);
+}
+
+#[traced_chat]
+async fn outer_stream(
+    client: &TracedClient,
+    prompt: &str,
+) -> Result<TracedChatStream, OpenAIError> {
+    stream_answer(client, prompt).await
+}
+
+#[tokio::test]
+async fn nested_functions_returning_a_stream_all_record_it() {
+    let mock = MockOpenAI::start().await;
+    mock.answer_stream(fixtures::CHAT_STREAM_WITH_USAGE).await;
+    let client = mock.client();
+    let ((text, _), spans) = traced(async {
+        let stream = outer_stream(&client, "Tell me").await.unwrap();
+        collect(stream).await
+    })
+    .await;
+    assert_eq!(text, STREAM_TEXT);
+    let outer = spans.one("outer_stream");
+    let inner = spans.one("stream_answer");
+    assert_eq!(inner.parent_span_id, outer.span_context.span_id());
+    for span in [outer, inner] {
+        assert_eq!(str_attr(span, attr::OPENAI_RESPONSE), STREAM_TEXT);
+    }
+    // Children end before their parents.
+    assert!(chat_span(&spans).end_time <= inner.end_time);
+    assert!(inner.end_time <= outer.end_time);
 }

@@ -152,6 +152,28 @@ impl Settings {
     }
 }
 
+/// Records the duration of a chat call whose future is dropped before it finishes, with
+/// `error.type` = `cancelled` (its span is marked cancelled by `OwnedSpan`).
+#[cfg(feature = "otel")]
+struct CancelledMetric<'a> {
+    settings: &'a Settings,
+    model: &'a Arc<str>,
+    started: std::time::Instant,
+}
+
+#[cfg(feature = "otel")]
+impl Drop for CancelledMetric<'_> {
+    fn drop(&mut self) {
+        self.settings.record_operation(
+            self.settings.metric_attributes(self.model),
+            None,
+            Some("cancelled"),
+            self.started.elapsed(),
+            None,
+        );
+    }
+}
+
 /// Builds a [`TracedClient`] with non-default recording.
 ///
 /// ```
@@ -415,6 +437,11 @@ impl TracedChat<'_> {
             let model: Arc<str> = Arc::from(request.model.as_str());
             let span = OwnedSpan::start(chat::start_span(settings, &request, &model, false));
             let started = std::time::Instant::now();
+            let pending = CancelledMetric {
+                settings,
+                model: &model,
+                started,
+            };
             let result = self
                 .client
                 .inner
@@ -422,6 +449,7 @@ impl TracedChat<'_> {
                 .create(request)
                 .with_context(span.context().clone())
                 .await;
+            std::mem::forget(pending); // finished: recorded below, not as cancelled
             match &result {
                 Ok(response) => {
                     let facts =

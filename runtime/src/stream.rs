@@ -19,7 +19,7 @@ use {
         span::OwnedSpan,
     },
     opentelemetry::{Context, KeyValue, trace::TraceContextExt},
-    std::sync::{Arc, OnceLock},
+    std::sync::{Arc, Mutex},
     std::time::Instant,
 };
 
@@ -31,14 +31,15 @@ use {
 /// stream is dropped early; never twice.
 ///
 /// A `#[traced_chat]` function that returns it records `openai.response` when the stream ends:
-/// the function's span stays open until then.
+/// the function's span stays open until then (so do the spans of functions that return it in
+/// turn; they end innermost first).
 pub struct TracedChatStream {
     inner: ChatCompletionResponseStream,
     #[cfg(feature = "otel")]
     state: Option<Box<StreamState>>,
-    /// The span of a `#[traced_chat]` function that returned this stream.
+    /// The spans of the `#[traced_chat]` functions that returned this stream, innermost first.
     #[cfg(feature = "otel")]
-    fn_span: OnceLock<Context>,
+    fn_spans: Mutex<Vec<Context>>,
 }
 
 impl std::fmt::Debug for TracedChatStream {
@@ -89,7 +90,7 @@ impl TracedChatStream {
                 text_full: false,
                 error: None,
             })),
-            fn_span: OnceLock::new(),
+            fn_spans: Mutex::new(Vec::new()),
         }
     }
 
@@ -146,13 +147,22 @@ impl Stream for TracedChatStream {
 
 #[cfg(feature = "otel")]
 impl TracedChatStream {
-    /// Ends the chat span (and a `#[traced_chat]` span waiting on this stream).
+    /// Ends the chat span (and the `#[traced_chat]` spans waiting on this stream).
     fn finish(&mut self) {
         let Some(state) = self.state.take() else {
             return;
         };
-        let fn_span = self.fn_span.take().map(OwnedSpan::start);
-        state.finish(fn_span);
+        let fn_spans = self.take_fn_spans();
+        state.finish(fn_spans);
+    }
+
+    /// Takes over the waiting function spans, innermost first.
+    fn take_fn_spans(&mut self) -> Vec<OwnedSpan> {
+        let spans = self.fn_spans.get_mut().unwrap_or_else(|e| e.into_inner());
+        std::mem::take(spans)
+            .into_iter()
+            .map(OwnedSpan::start)
+            .collect()
     }
 }
 
@@ -162,8 +172,8 @@ impl Drop for TracedChatStream {
         // Dropped early: record what arrived, then the spans end marked cancelled, the chat
         // span before the function's span that encloses it.
         if let Some(mut state) = self.state.take() {
-            let fn_span = self.fn_span.take().map(OwnedSpan::start);
-            if let Some(fn_span) = &fn_span {
+            let fn_spans = self.take_fn_spans();
+            for fn_span in &fn_spans {
                 record_fn_response(&state.facts, fn_span.context());
             }
             chat::record_response(state.span.context(), &state.settings, &state.facts);
@@ -175,7 +185,7 @@ impl Drop for TracedChatStream {
                 state.facts.usage.as_ref(),
             );
             drop(state);
-            drop(fn_span);
+            drop(fn_spans); // innermost first
         }
     }
 }
@@ -294,7 +304,7 @@ impl StreamState {
         }
     }
 
-    fn finish(mut self, fn_span: Option<OwnedSpan>) {
+    fn finish(mut self, fn_spans: Vec<OwnedSpan>) {
         let cx = self.span.context();
         chat::record_response(cx, &self.settings, &self.facts);
         let error = self.error.take();
@@ -309,7 +319,7 @@ impl StreamState {
         // The chat span ends first: the function's span encloses it.
         let StreamState { span, facts, .. } = self;
         span.end();
-        if let Some(fn_span) = fn_span {
+        for fn_span in fn_spans {
             match &error {
                 Some((kind, message)) => Recorder::new(fn_span.context()).error(kind, message),
                 None => record_fn_response(&facts, fn_span.context()),
@@ -336,10 +346,12 @@ impl RecordResponse for TracedChatStream {
     fn record_response(&self, recorder: &Recorder<'_>) {
         #[cfg(feature = "otel")]
         if self.state.is_some()
-            && self.fn_span.get().is_none()
             && let Some(cx) = recorder.keep_open()
         {
-            let _ = self.fn_span.set(cx);
+            self.fn_spans
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(cx);
         }
         #[cfg(not(feature = "otel"))]
         let _ = recorder;
