@@ -408,10 +408,8 @@ pub(crate) fn record_error(cx: &Context, error: &OpenAIError) {
 /// (`[{type: "text", content}]`) and the other messages as `[{role, parts: [...]}]`.
 /// Texts are cut to the content limit, so the JSON stays valid.
 pub(crate) fn input_messages_json<T: serde::Serialize>(messages: &[T]) -> (Option<String>, String) {
-    // Each text gets an equal share of the limit (at least 256 bytes): the JSON stays valid and
-    // its size bounded.
-    let limit = content::max_length();
-    let max = (limit / messages.len().max(1)).clamp(256.min(limit), limit);
+    // Each text gets an equal share of the limit: the JSON stays valid and its size bounded.
+    let max = content::per_message_budget(messages.len());
     let mut system = Vec::new();
     let mut out = Vec::with_capacity(messages.len());
     for message in messages {
@@ -449,17 +447,11 @@ pub(crate) fn input_messages_json<T: serde::Serialize>(messages: &[T]) -> (Optio
 }
 
 fn text_parts(content: &serde_json::Value, max: usize) -> Vec<serde_json::Value> {
-    match content {
-        serde_json::Value::String(text) => {
-            vec![json!({ "type": "text", "content": cut(text, max) })]
-        }
-        serde_json::Value::Array(parts) => parts
-            .iter()
-            .filter_map(|p| p["text"].as_str())
-            .map(|text| json!({ "type": "text", "content": cut(text, max) }))
-            .collect(),
-        _ => Vec::new(),
-    }
+    crate::record::content_texts(content)
+        .into_iter()
+        .flatten()
+        .map(|text| json!({ "type": "text", "content": cut(text, max) }))
+        .collect()
 }
 
 fn cut(text: &str, max: usize) -> &str {

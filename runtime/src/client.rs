@@ -100,6 +100,24 @@ impl Settings {
         attributes
     }
 
+    /// Marks the chat span failed and records the failed operation's duration.
+    pub(crate) fn record_failure(
+        &self,
+        cx: &opentelemetry::Context,
+        metric_attributes: Vec<KeyValue>,
+        started: std::time::Instant,
+        error: &OpenAIError,
+    ) {
+        chat::record_error(cx, error);
+        self.record_operation(
+            metric_attributes,
+            None,
+            Some(&crate::error::error_type(error)),
+            started.elapsed(),
+            None,
+        );
+    }
+
     /// Records the end of an operation, if metrics are on.
     pub(crate) fn record_operation(
         &self,
@@ -152,8 +170,8 @@ impl Settings {
     }
 }
 
-/// Records the duration of a chat call whose future is dropped before it finishes, with
-/// `error.type` = `cancelled` (its span is marked cancelled by `OwnedSpan`).
+/// Records the duration of a chat call (or of a stream's request) whose future is dropped before
+/// it finishes, with `error.type` = `cancelled` (its span is marked cancelled by `OwnedSpan`).
 #[cfg(feature = "otel")]
 struct CancelledMetric<'a> {
     settings: &'a Settings,
@@ -463,16 +481,12 @@ impl TracedChat<'_> {
                         response.usage.as_ref(),
                     );
                 }
-                Err(error) => {
-                    chat::record_error(span.context(), error);
-                    settings.record_operation(
-                        settings.metric_attributes(&model),
-                        None,
-                        Some(&crate::error::error_type(error)),
-                        started.elapsed(),
-                        None,
-                    );
-                }
+                Err(error) => settings.record_failure(
+                    span.context(),
+                    settings.metric_attributes(&model),
+                    started,
+                    error,
+                ),
             }
             span.end();
             result
@@ -504,6 +518,11 @@ impl TracedChat<'_> {
             let model: Arc<str> = Arc::from(request.model.as_str());
             let span = OwnedSpan::start(chat::start_span(settings, &request, &model, true));
             let started = std::time::Instant::now();
+            let pending = CancelledMetric {
+                settings,
+                model: &model,
+                started,
+            };
             let metric_attributes = settings.metric_attributes(&model);
             let result = self
                 .client
@@ -512,6 +531,8 @@ impl TracedChat<'_> {
                 .create_stream(request)
                 .with_context(span.context().clone())
                 .await;
+            // Headers arrived: from here the stream (or the error below) records the duration.
+            std::mem::forget(pending);
             match result {
                 Ok(stream) => Ok(TracedChatStream::new(
                     stream,
@@ -521,14 +542,7 @@ impl TracedChat<'_> {
                     metric_attributes,
                 )),
                 Err(error) => {
-                    chat::record_error(span.context(), &error);
-                    settings.record_operation(
-                        metric_attributes,
-                        None,
-                        Some(&crate::error::error_type(&error)),
-                        started.elapsed(),
-                        None,
-                    );
+                    settings.record_failure(span.context(), metric_attributes, started, &error);
                     span.end();
                     Err(error)
                 }

@@ -58,15 +58,7 @@ impl ConsoleExporter {
     fn write(&self, batch: &[SpanData]) -> std::io::Result<()> {
         let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
         for span in batch {
-            let mut serializer = serde_json::Serializer::with_formatter(
-                &mut *out,
-                serde_json::ser::PrettyFormatter::with_indent(b"    "),
-            );
-            SpanJson {
-                span,
-                resource: &self.resource,
-            }
-            .serialize(&mut serializer)?;
+            write_span(&mut *out, span, &self.resource)?;
             out.write_all(b"\n")?;
         }
         out.flush()
@@ -87,13 +79,19 @@ impl SpanExporter for ConsoleExporter {
 /// Formats a span as one JSON document in the seed's shape (exposed for tests).
 pub fn span_to_json(span: &SpanData, resource: &Resource) -> String {
     let mut out = Vec::new();
+    // Writing into a Vec cannot fail.
+    let _ = write_span(&mut out, span, resource);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// Writes `span` as pretty JSON (4-space indent, as the Python exporter) to `out`.
+fn write_span(out: impl Write, span: &SpanData, resource: &Resource) -> std::io::Result<()> {
     let mut serializer = serde_json::Serializer::with_formatter(
-        &mut out,
+        out,
         serde_json::ser::PrettyFormatter::with_indent(b"    "),
     );
-    // Serializing into a Vec cannot fail.
-    let _ = SpanJson { span, resource }.serialize(&mut serializer);
-    String::from_utf8(out).unwrap_or_default()
+    SpanJson { span, resource }.serialize(&mut serializer)?;
+    Ok(())
 }
 
 struct SpanJson<'a> {

@@ -102,6 +102,13 @@ pub fn max_length() -> usize {
     }
 }
 
+/// The bytes each text of a message list may keep so that the whole stays near the limit: an
+/// equal share of [`max_length`], at least 256 bytes (never more than the limit).
+pub(crate) fn per_message_budget(messages: usize) -> usize {
+    let limit = max_length();
+    (limit / messages.max(1)).clamp(256.min(limit), limit)
+}
+
 /// `text` cut to at most `max` bytes on a UTF-8 character boundary.
 #[inline]
 pub fn truncate(text: &str, max: usize) -> &str {

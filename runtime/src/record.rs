@@ -267,8 +267,7 @@ impl RecordPrompt for String {
 impl RecordPrompt for [ChatCompletionRequestMessage] {
     fn record_prompt(&self, recorder: &Recorder<'_>) {
         if recorder.is_recording() && crate::content::enabled() {
-            let max = crate::content::max_length();
-            let share = (max / self.len().max(1)).clamp(256.min(max), max);
+            let share = crate::content::per_message_budget(self.len());
             let (json, text_len) = compact_messages(self, share);
             recorder.prompt_json(&json, text_len);
         }
@@ -309,20 +308,9 @@ pub(crate) fn compact_messages(
         };
         let mut compact = Map::new();
         compact.insert("role".into(), wire["role"].clone());
-        let text = match &wire["content"] {
-            Value::String(text) => Some(cut(text)),
-            Value::Array(parts) => Some(
-                parts
-                    .iter()
-                    .filter_map(|p| p["text"].as_str())
-                    .map(cut)
-                    .collect::<Vec<_>>()
-                    .join("\n"),
-            ),
-            _ => None,
-        };
-        if let Some(text) = text {
-            compact.insert("content".into(), Value::String(text));
+        if let Some(texts) = content_texts(&wire["content"]) {
+            let texts: Vec<String> = texts.map(cut).collect();
+            compact.insert("content".into(), Value::String(texts.join("\n")));
         }
         if let Some(calls) = wire["tool_calls"].as_array() {
             let calls: Vec<Value> = calls
@@ -343,6 +331,20 @@ pub(crate) fn compact_messages(
         out.push(Value::Object(compact));
     }
     (Value::Array(out).to_string(), text_len.get())
+}
+
+/// The texts of a message's wire `content`: the string itself, or the `text` of each part of an
+/// array; `None` when there is no content.
+pub(crate) fn content_texts(
+    content: &serde_json::Value,
+) -> Option<Box<dyn Iterator<Item = &str> + '_>> {
+    match content {
+        serde_json::Value::String(text) => Some(Box::new(core::iter::once(text.as_str()))),
+        serde_json::Value::Array(parts) => {
+            Some(Box::new(parts.iter().filter_map(|p| p["text"].as_str())))
+        }
+        _ => None,
+    }
 }
 
 /// A value a `#[traced_chat]` function returns, recorded as its response.
