@@ -759,6 +759,12 @@ async fn metrics_follow_the_conventions() {
         .as_mut()
         .poll(&mut std::task::Context::from_waker(std::task::Waker::noop()));
     drop(dropped);
+    // So does a stream request dropped before its headers arrive.
+    let mut dropped_stream = Box::pin(chat.create_stream(request(model)));
+    let _ = dropped_stream
+        .as_mut()
+        .poll(&mut std::task::Context::from_waker(std::task::Waker::noop()));
+    drop(dropped_stream);
 
     let points: Vec<_> = metrics
         .histograms()
@@ -809,7 +815,7 @@ async fn metrics_follow_the_conventions() {
     }
 
     let durations = find(attr::METRIC_OPERATION_DURATION, &|_| true);
-    assert_eq!(durations.iter().map(|p| p.count).sum::<u64>(), 4);
+    assert_eq!(durations.iter().map(|p| p.count).sum::<u64>(), 5);
     assert_eq!(durations[0].unit, "s");
     assert_eq!(durations[0].bounds[..3], [0.01, 0.02, 0.04]);
     let failed = find(attr::METRIC_OPERATION_DURATION, &|p| {
@@ -821,6 +827,10 @@ async fn metrics_follow_the_conventions() {
         .collect();
     types.sort();
     assert_eq!(types, ["cancelled", "model_not_found"]);
+    let cancelled = find(attr::METRIC_OPERATION_DURATION, &|p| {
+        p.attribute(attr::ERROR_TYPE) == Some(&Value::from("cancelled"))
+    });
+    assert_eq!(cancelled.iter().map(|p| p.count).sum::<u64>(), 2);
 
     assert_eq!(
         find(attr::METRIC_TIME_TO_FIRST_CHUNK, &|_| true)
