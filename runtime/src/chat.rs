@@ -135,7 +135,7 @@ pub(crate) fn start_span(
     let builder = SpanBuilder::from_name(name)
         .with_kind(SpanKind::Client)
         .with_attributes(attributes);
-    let parent = Context::current();
+    let parent = crate::telemetry::parent_context();
     let span = crate::telemetry::tracer().build_with_context(builder, &parent);
     parent.with_span(span)
 }

@@ -7,10 +7,18 @@
 //! // … traced work …
 //! ```
 
+use std::time::Duration;
+
 #[cfg(feature = "otel")]
 use opentelemetry_sdk::{metrics::SdkMeterProvider, trace::SdkTracerProvider};
 
-/// Keeps the installed tracer provider alive; flushes and shuts it down when dropped.
+/// How long dropping a [`TelemetryGuard`] waits for the last export, unless
+/// [`TelemetryGuard::with_shutdown_timeout`] says otherwise.
+pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Keeps the installed tracer and meter providers alive; flushes and shuts them down when dropped
+/// (or by [`shutdown`](TelemetryGuard::shutdown)), waiting at most its shutdown timeout, so an
+/// exporter that is down or never answers cannot hold the application's exit.
 #[derive(Debug)]
 #[must_use = "telemetry is shut down when the guard is dropped"]
 pub struct TelemetryGuard {
@@ -18,7 +26,32 @@ pub struct TelemetryGuard {
     provider: Option<SdkTracerProvider>,
     #[cfg(feature = "otel")]
     meter_provider: Option<SdkMeterProvider>,
+    shutdown_timeout: Duration,
 }
+
+/// Why [`TelemetryGuard::shutdown`] did not finish cleanly.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ShutdownError {
+    /// The exporters had not finished when the timeout passed; they go on in the background,
+    /// and what they had not sent yet may be lost.
+    Timeout(Duration),
+    /// A provider reported a failure while shutting down (its description).
+    Failed(String),
+}
+
+impl std::fmt::Display for ShutdownError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ShutdownError::Timeout(timeout) => {
+                write!(f, "telemetry shutdown did not finish within {timeout:?}")
+            }
+            ShutdownError::Failed(why) => write!(f, "telemetry shutdown failed: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for ShutdownError {}
 
 impl TelemetryGuard {
     /// A guard that owns nothing (what every setup returns with the `otel` feature off).
@@ -28,7 +61,15 @@ impl TelemetryGuard {
             provider: None,
             #[cfg(feature = "otel")]
             meter_provider: None,
+            shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
         }
+    }
+
+    /// Sets how long shutting down (explicitly or on drop) waits for the exporters at most
+    /// (default [`DEFAULT_SHUTDOWN_TIMEOUT`]).
+    pub fn with_shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.shutdown_timeout = timeout;
+        self
     }
 
     /// The installed tracer provider, if any.
@@ -43,6 +84,56 @@ impl TelemetryGuard {
         self.meter_provider.as_ref()
     }
 
+    /// Flushes and shuts down the providers, waiting at most the shutdown timeout. The work runs
+    /// on a thread of its own, so this may be called from async code and returns on time even when
+    /// an exporter blocks. Dropping the guard does the same and ignores the result.
+    pub fn shutdown(mut self) -> Result<(), ShutdownError> {
+        self.shutdown_in_place()
+    }
+
+    fn shutdown_in_place(&mut self) -> Result<(), ShutdownError> {
+        #[cfg(feature = "otel")]
+        {
+            let provider = self.provider.take();
+            let meter_provider = self.meter_provider.take();
+            if provider.is_none() && meter_provider.is_none() {
+                return Ok(());
+            }
+            let timeout = self.shutdown_timeout;
+            let (done, finished) = std::sync::mpsc::channel();
+            let spawned = std::thread::Builder::new()
+                .name("traced-chat-shutdown".into())
+                .spawn(move || {
+                    let mut failures = Vec::new();
+                    if let Some(provider) = provider
+                        && let Err(error) = provider.shutdown_with_timeout(timeout)
+                    {
+                        failures.push(format!("spans: {error}"));
+                    }
+                    if let Some(meter_provider) = meter_provider
+                        && let Err(error) = meter_provider.shutdown_with_timeout(timeout)
+                    {
+                        failures.push(format!("metrics: {error}"));
+                    }
+                    let _ = done.send(failures);
+                });
+            if let Err(error) = spawned {
+                return Err(ShutdownError::Failed(format!(
+                    "no thread to shut down on: {error}"
+                )));
+            }
+            match finished.recv_timeout(timeout) {
+                Ok(failures) if failures.is_empty() => Ok(()),
+                Ok(failures) => Err(ShutdownError::Failed(failures.join("; "))),
+                Err(_) => Err(ShutdownError::Timeout(timeout)),
+            }
+        }
+        #[cfg(not(feature = "otel"))]
+        {
+            Ok(())
+        }
+    }
+
     #[cfg(feature = "otel")]
     fn install(provider: SdkTracerProvider, meter_provider: SdkMeterProvider) -> Self {
         opentelemetry::global::set_text_map_propagator(
@@ -53,22 +144,14 @@ impl TelemetryGuard {
         TelemetryGuard {
             provider: Some(provider),
             meter_provider: Some(meter_provider),
+            shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
         }
     }
 }
 
 impl Drop for TelemetryGuard {
     fn drop(&mut self) {
-        #[cfg(feature = "otel")]
-        {
-            if let Some(provider) = self.provider.take() {
-                let _ = provider.force_flush();
-                let _ = provider.shutdown();
-            }
-            if let Some(meter_provider) = self.meter_provider.take() {
-                let _ = meter_provider.shutdown();
-            }
-        }
+        let _ = self.shutdown_in_place();
     }
 }
 
@@ -98,8 +181,15 @@ pub fn console() -> TelemetryGuard {
 }
 
 /// Installs a global tracer provider exporting over OTLP/HTTP (protobuf) with a batch span
-/// processor, a global meter provider exporting metrics the same way, configured by the standard `OTEL_EXPORTER_OTLP_*` and `OTEL_SERVICE_NAME`
-/// environment variables, and the W3C trace-context propagator.
+/// processor, a global meter provider exporting metrics the same way, and the W3C trace-context
+/// propagator. Configured by the standard environment variables: `OTEL_EXPORTER_OTLP_ENDPOINT`
+/// (default `http://localhost:4318`) and its per-signal, `_HEADERS`, `_TIMEOUT` and
+/// `_COMPRESSION` variants, `OTEL_SERVICE_NAME`, `OTEL_RESOURCE_ATTRIBUTES`, `OTEL_BSP_*` and
+/// `OTEL_METRIC_EXPORT_INTERVAL`.
+///
+/// Spans are sent from a background thread: an exporter that is down or slow never blocks the
+/// traced calls (spans beyond the batch queue are dropped), and dropping the guard waits at most
+/// its [shutdown timeout](TelemetryGuard::with_shutdown_timeout).
 #[cfg(feature = "otlp")]
 #[cfg_attr(docsrs, doc(cfg(feature = "otlp")))]
 pub fn otlp() -> Result<TelemetryGuard, opentelemetry_otlp::ExporterBuildError> {
@@ -116,4 +206,173 @@ pub fn otlp() -> Result<TelemetryGuard, opentelemetry_otlp::ExporterBuildError> 
         .with_periodic_exporter(metric_exporter)
         .build();
     Ok(TelemetryGuard::install(provider, meter_provider))
+}
+
+/// Why [`from_env`] could not set telemetry up.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum InitError {
+    /// `OTEL_TRACES_EXPORTER` names an exporter this crate does not provide (it provides `otlp`,
+    /// `console` and `none`).
+    UnsupportedExporter(String),
+    /// OTLP export was asked for, but the crate was built without its `otlp` feature.
+    OtlpFeatureOff,
+    /// The OTLP exporters could not be built (a malformed endpoint or header variable, say).
+    #[cfg(feature = "otlp")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "otlp")))]
+    Otlp(opentelemetry_otlp::ExporterBuildError),
+}
+
+impl std::fmt::Display for InitError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            InitError::UnsupportedExporter(name) => write!(
+                f,
+                "OTEL_TRACES_EXPORTER={name:?} is not supported (use otlp, console or none)"
+            ),
+            InitError::OtlpFeatureOff => f.write_str(
+                "OTLP export is configured but traced-chat was built without its `otlp` feature",
+            ),
+            #[cfg(feature = "otlp")]
+            InitError::Otlp(error) => write!(f, "the OTLP exporter could not be built: {error}"),
+        }
+    }
+}
+
+impl std::error::Error for InitError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            #[cfg(feature = "otlp")]
+            InitError::Otlp(error) => Some(error),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "otlp")]
+impl From<opentelemetry_otlp::ExporterBuildError> for InitError {
+    fn from(error: opentelemetry_otlp::ExporterBuildError) -> Self {
+        InitError::Otlp(error)
+    }
+}
+
+/// What [`from_env`] installs, as read from the environment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Exporter {
+    /// [`otlp()`](fn@otlp): OTLP/HTTP to `OTEL_EXPORTER_OTLP_*`.
+    Otlp,
+    /// [`console()`]: spans as JSON on standard output.
+    Console,
+    /// Nothing: no provider is installed and the instrumentation does nothing.
+    None,
+}
+
+impl Exporter {
+    /// The exporter the environment asks for:
+    ///
+    /// 1. `OTEL_SDK_DISABLED=true` → [`None`](Exporter::None);
+    /// 2. else `OTEL_TRACES_EXPORTER` (`otlp`, `console`, `none`; a list takes its first entry);
+    /// 3. else [`Otlp`](Exporter::Otlp) when `OTEL_EXPORTER_OTLP_ENDPOINT` or
+    ///    `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` is set, [`Console`](Exporter::Console) otherwise.
+    ///
+    /// The last rule differs from the OpenTelemetry specification, whose default is `otlp`: with
+    /// nothing configured, a program shows its trace instead of sending it to a collector that
+    /// may not be there.
+    pub fn from_env() -> Result<Exporter, InitError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    fn from_lookup(var: impl Fn(&str) -> Option<String>) -> Result<Exporter, InitError> {
+        let set = |name: &str| var(name).filter(|value| !value.trim().is_empty());
+        if set("OTEL_SDK_DISABLED").is_some_and(|value| value.trim().eq_ignore_ascii_case("true")) {
+            return Ok(Exporter::None);
+        }
+        if let Some(list) = set("OTEL_TRACES_EXPORTER") {
+            let first = list.split(',').next().unwrap_or_default().trim();
+            return match first.to_ascii_lowercase().as_str() {
+                "otlp" => Ok(Exporter::Otlp),
+                "console" | "stdout" => Ok(Exporter::Console),
+                "none" => Ok(Exporter::None),
+                _ => Err(InitError::UnsupportedExporter(first.to_owned())),
+            };
+        }
+        if set("OTEL_EXPORTER_OTLP_ENDPOINT").is_some()
+            || set("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT").is_some()
+        {
+            Ok(Exporter::Otlp)
+        } else {
+            Ok(Exporter::Console)
+        }
+    }
+}
+
+/// Sets telemetry up as the environment says (see [`Exporter::from_env`]): OTLP/HTTP when an
+/// OTLP endpoint is configured, the console otherwise, nothing with `OTEL_SDK_DISABLED=true`.
+/// Service name, resource attributes, endpoints, headers, timeouts and compression come from the
+/// standard `OTEL_*` variables, read by the OpenTelemetry SDK and OTLP exporter.
+///
+/// With the `otel` feature off it installs nothing and never fails.
+///
+/// ```no_run
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// // OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:6006 cargo run --features otlp
+/// let _telemetry = traced_chat::init::from_env()?;
+/// # Ok(()) }
+/// ```
+pub fn from_env() -> Result<TelemetryGuard, InitError> {
+    #[cfg(feature = "otel")]
+    {
+        match Exporter::from_env()? {
+            Exporter::None => Ok(TelemetryGuard::noop()),
+            Exporter::Console => Ok(console()),
+            #[cfg(feature = "otlp")]
+            Exporter::Otlp => Ok(otlp()?),
+            #[cfg(not(feature = "otlp"))]
+            Exporter::Otlp => Err(InitError::OtlpFeatureOff),
+        }
+    }
+    #[cfg(not(feature = "otel"))]
+    {
+        Ok(TelemetryGuard::noop())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pick(vars: &[(&str, &str)]) -> Result<Exporter, InitError> {
+        Exporter::from_lookup(|name| {
+            vars.iter()
+                .find(|(key, _)| *key == name)
+                .map(|(_, value)| (*value).to_owned())
+        })
+    }
+
+    #[test]
+    fn the_environment_picks_the_exporter() {
+        assert_eq!(pick(&[]).unwrap(), Exporter::Console);
+        let endpoint = ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://localhost:4318");
+        assert_eq!(pick(&[endpoint]).unwrap(), Exporter::Otlp);
+        let traces = ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://c:4318/v1/traces");
+        assert_eq!(pick(&[traces]).unwrap(), Exporter::Otlp);
+        assert_eq!(pick(&[("OTEL_EXPORTER_OTLP_ENDPOINT", " ")]).unwrap(), Exporter::Console);
+        let console = ("OTEL_TRACES_EXPORTER", "console");
+        assert_eq!(pick(&[endpoint, console]).unwrap(), Exporter::Console);
+        assert_eq!(pick(&[("OTEL_TRACES_EXPORTER", "OTLP, console")]).unwrap(), Exporter::Otlp);
+        assert_eq!(pick(&[("OTEL_TRACES_EXPORTER", "none")]).unwrap(), Exporter::None);
+        let disabled = ("OTEL_SDK_DISABLED", "TRUE");
+        assert_eq!(pick(&[endpoint, disabled]).unwrap(), Exporter::None);
+        assert_eq!(pick(&[endpoint, ("OTEL_SDK_DISABLED", "false")]).unwrap(), Exporter::Otlp);
+        let zipkin = pick(&[("OTEL_TRACES_EXPORTER", "zipkin")]).unwrap_err();
+        assert!(matches!(zipkin, InitError::UnsupportedExporter(ref name) if name == "zipkin"));
+        assert!(zipkin.to_string().contains("zipkin"));
+    }
+
+    #[test]
+    fn a_guard_without_providers_shuts_down_at_once() {
+        let guard = TelemetryGuard::noop().with_shutdown_timeout(Duration::from_millis(1));
+        assert_eq!(guard.shutdown(), Ok(()));
+    }
 }

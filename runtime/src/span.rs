@@ -100,7 +100,7 @@ impl FnSpan {
     pub fn start(name: &'static str) -> FnSpan {
         #[cfg(feature = "otel")]
         {
-            let parent = Context::current();
+            let parent = crate::telemetry::parent_context();
             let tracer = crate::telemetry::tracer();
             let span = tracer.build_with_context(
                 opentelemetry::trace::SpanBuilder::from_name(name).with_kind(SpanKind::Internal),

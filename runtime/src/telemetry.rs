@@ -26,3 +26,23 @@ pub(crate) fn tracer() -> BoxedTracer {
 pub(crate) fn scope() -> InstrumentationScope {
     SCOPE.clone()
 }
+
+/// The parent of a new span: the current OpenTelemetry context, or — with the `tracing` feature,
+/// when that context holds no span — the context of the current `tracing` span as bridged by
+/// `tracing-opentelemetry` (so our spans nest under `#[tracing::instrument]` spans).
+#[inline]
+pub(crate) fn parent_context() -> opentelemetry::Context {
+    let current = opentelemetry::Context::current();
+    #[cfg(feature = "tracing")]
+    {
+        use opentelemetry::trace::TraceContextExt as _;
+        if !current.has_active_span() {
+            let span = tracing::Span::current();
+            if !span.is_none() {
+                use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+                return span.context();
+            }
+        }
+    }
+    current
+}
