@@ -355,16 +355,31 @@ mod tests {
         assert_eq!(pick(&[]).unwrap(), Exporter::Console);
         let endpoint = ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://localhost:4318");
         assert_eq!(pick(&[endpoint]).unwrap(), Exporter::Otlp);
-        let traces = ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://c:4318/v1/traces");
+        let traces = (
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+            "http://c:4318/v1/traces",
+        );
         assert_eq!(pick(&[traces]).unwrap(), Exporter::Otlp);
-        assert_eq!(pick(&[("OTEL_EXPORTER_OTLP_ENDPOINT", " ")]).unwrap(), Exporter::Console);
+        assert_eq!(
+            pick(&[("OTEL_EXPORTER_OTLP_ENDPOINT", " ")]).unwrap(),
+            Exporter::Console
+        );
         let console = ("OTEL_TRACES_EXPORTER", "console");
         assert_eq!(pick(&[endpoint, console]).unwrap(), Exporter::Console);
-        assert_eq!(pick(&[("OTEL_TRACES_EXPORTER", "OTLP, console")]).unwrap(), Exporter::Otlp);
-        assert_eq!(pick(&[("OTEL_TRACES_EXPORTER", "none")]).unwrap(), Exporter::None);
+        assert_eq!(
+            pick(&[("OTEL_TRACES_EXPORTER", "OTLP, console")]).unwrap(),
+            Exporter::Otlp
+        );
+        assert_eq!(
+            pick(&[("OTEL_TRACES_EXPORTER", "none")]).unwrap(),
+            Exporter::None
+        );
         let disabled = ("OTEL_SDK_DISABLED", "TRUE");
         assert_eq!(pick(&[endpoint, disabled]).unwrap(), Exporter::None);
-        assert_eq!(pick(&[endpoint, ("OTEL_SDK_DISABLED", "false")]).unwrap(), Exporter::Otlp);
+        assert_eq!(
+            pick(&[endpoint, ("OTEL_SDK_DISABLED", "false")]).unwrap(),
+            Exporter::Otlp
+        );
         let zipkin = pick(&[("OTEL_TRACES_EXPORTER", "zipkin")]).unwrap_err();
         assert!(matches!(zipkin, InitError::UnsupportedExporter(ref name) if name == "zipkin"));
         assert!(zipkin.to_string().contains("zipkin"));
