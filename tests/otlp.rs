@@ -1,5 +1,6 @@
 //! `init::otlp()` exports spans and metrics over OTLP/HTTP to the endpoint named by the standard
-//! `OTEL_EXPORTER_OTLP_ENDPOINT` variable (own process: it installs global providers).
+//! `OTEL_EXPORTER_OTLP_ENDPOINT` variable, with the service name, resource attributes and headers
+//! of the other standard variables (own process: it installs global providers).
 
 use traced_chat::testing::MockOpenAI;
 use traced_chat::traced_chat;
@@ -39,7 +40,15 @@ async fn otlp_setup_exports_spans_and_metrics() {
     }
     // SAFETY of the test: this process has one test, which sets the variable before any thread
     // reads it.
-    unsafe { std::env::set_var("OTEL_EXPORTER_OTLP_ENDPOINT", collector.uri()) };
+    unsafe {
+        std::env::set_var("OTEL_EXPORTER_OTLP_ENDPOINT", collector.uri());
+        std::env::set_var("OTEL_SERVICE_NAME", "otlp-test-service");
+        std::env::set_var(
+            "OTEL_RESOURCE_ATTRIBUTES",
+            "deployment.environment.name=otlp-test-env",
+        );
+        std::env::set_var("OTEL_EXPORTER_OTLP_HEADERS", "x-tenant=otlp-test-tenant");
+    }
     let guard = traced_chat::init::otlp().expect("exporter builds");
     let mock = MockOpenAI::start().await;
     let client = mock.client();
@@ -69,8 +78,20 @@ async fn otlp_setup_exports_spans_and_metrics() {
             .iter()
             .any(|r| contains(&r.body, "gen_ai.client.operation.duration"))
     );
-    assert_eq!(
-        traces[0].headers.get("content-type").unwrap(),
-        "application/x-protobuf"
-    );
+    for request in traces.iter().chain(&metrics) {
+        assert_eq!(
+            request.headers.get("content-type").unwrap(),
+            "application/x-protobuf"
+        );
+        // The standard variables configure the exporter and the resource.
+        assert_eq!(request.headers.get("x-tenant").unwrap(), "otlp-test-tenant");
+        assert!(
+            contains(&request.body, "otlp-test-service"),
+            "OTEL_SERVICE_NAME"
+        );
+        assert!(
+            contains(&request.body, "otlp-test-env"),
+            "OTEL_RESOURCE_ATTRIBUTES"
+        );
+    }
 }

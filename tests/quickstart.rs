@@ -21,6 +21,11 @@ fn run_example(name: &str) -> (String, String) {
     let out = Command::new(bin)
         .env_remove("OPENAI_API_KEY")
         .env_remove("OPENAI_BASE_URL")
+        // The examples pick their exporter from the environment: the console here.
+        .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
+        .env_remove("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+        .env_remove("OTEL_TRACES_EXPORTER")
+        .env_remove("OTEL_SDK_DISABLED")
         .output()
         .unwrap();
     assert!(
