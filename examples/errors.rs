@@ -30,7 +30,7 @@ async fn ask(
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn Error>> {
-    let _telemetry = traced_chat::init::console();
+    let _telemetry = traced_chat::init::from_env()?;
     let online = std::env::var_os("OPENAI_API_KEY").is_some();
     let mock = if online {
         None

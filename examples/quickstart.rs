@@ -52,7 +52,7 @@ async fn ask_both(client: &TracedClient) -> Result<(), OpenAIError> {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn Error>> {
-    let _telemetry = traced_chat::init::console();
+    let _telemetry = traced_chat::init::from_env()?;
 
     // Offline unless a real key is given.
     let mock;

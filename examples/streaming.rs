@@ -28,7 +28,7 @@ async fn tell(client: &TracedClient, prompt: &str) -> Result<TracedChatStream, O
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn Error>> {
-    let _telemetry = traced_chat::init::console();
+    let _telemetry = traced_chat::init::from_env()?;
     let mock;
     let config = if std::env::var_os("OPENAI_API_KEY").is_some() {
         async_openai::config::OpenAIConfig::new()

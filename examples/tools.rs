@@ -44,7 +44,7 @@ async fn weather(
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn Error>> {
-    let _telemetry = traced_chat::init::console();
+    let _telemetry = traced_chat::init::from_env()?;
     let mock;
     let config = if std::env::var_os("OPENAI_API_KEY").is_some() {
         async_openai::config::OpenAIConfig::new()
