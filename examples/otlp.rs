@@ -10,15 +10,16 @@
 //!
 //! ```text
 //! pip install arize-phoenix && phoenix serve
-//! OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:6006 cargo run --example otlp --features otlp
-//! # open http://localhost:6006
+//! OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:6006 OTEL_METRICS_EXPORTER=none \
+//!   cargo run --example otlp --features otlp
+//! # open http://localhost:6006 (Phoenix takes traces only: no metrics sent)
 //! ```
 //!
 //! **Jaeger** (OTLP on 4318, UI on 16686):
 //!
 //! ```text
 //! docker run --rm -p 16686:16686 -p 4318:4318 jaegertracing/all-in-one
-//! cargo run --example otlp --features otlp
+//! OTEL_METRICS_EXPORTER=none cargo run --example otlp --features otlp
 //! # open http://localhost:16686, service traced-chat-example
 //! ```
 //!
@@ -116,7 +117,8 @@ fn main() -> Result<(), Box<dyn Error>> {
         std::env::var("OTEL_SERVICE_NAME").unwrap_or_default()
     );
     if let Err(error) = shutdown {
-        // Phoenix and Jaeger take traces only: their refusal of the metrics lands here.
+        // Phoenix and Jaeger take traces only: their refusal of the metrics lands here (unless
+        // OTEL_METRICS_EXPORTER=none).
         eprintln!("({error})");
     }
     Ok(())

@@ -94,4 +94,33 @@ async fn otlp_setup_exports_spans_and_metrics() {
             "OTEL_RESOURCE_ATTRIBUTES"
         );
     }
+
+    // OTEL_EXPORTER_OTLP_COMPRESSION=gzip compresses what is sent; OTEL_METRICS_EXPORTER=none
+    // (for backends that take traces only) sends no metrics.
+    collector.reset().await;
+    for signal in ["/v1/traces", "/v1/metrics"] {
+        Mock::given(method("POST"))
+            .and(path(signal))
+            .respond_with(ResponseTemplate::new(200))
+            .mount(&collector)
+            .await;
+    }
+    // SAFETY of the test: as above; the previous providers are shut down.
+    unsafe {
+        std::env::set_var("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip");
+        std::env::set_var("OTEL_METRICS_EXPORTER", "none");
+    }
+    let guard = traced_chat::init::otlp().expect("exporter builds");
+    let client = mock.client();
+    assert!(ask(&client, "compressed").await.is_some());
+    tokio::task::spawn_blocking(move || guard.shutdown().expect("clean shutdown"))
+        .await
+        .unwrap();
+    let requests = collector.received_requests().await.unwrap();
+    assert!(requests.iter().any(|r| r.url.path() == "/v1/traces"));
+    assert!(requests.iter().all(|r| r.url.path() != "/v1/metrics"), "no metrics");
+    for request in &requests {
+        assert_eq!(request.headers.get("content-encoding").unwrap(), "gzip");
+        assert_eq!(&request.body[..2], [0x1f, 0x8b], "a gzip stream");
+    }
 }

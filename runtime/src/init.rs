@@ -135,15 +135,17 @@ impl TelemetryGuard {
     }
 
     #[cfg(feature = "otel")]
-    fn install(provider: SdkTracerProvider, meter_provider: SdkMeterProvider) -> Self {
+    fn install(provider: SdkTracerProvider, meter_provider: Option<SdkMeterProvider>) -> Self {
         opentelemetry::global::set_text_map_propagator(
             opentelemetry_sdk::propagation::TraceContextPropagator::new(),
         );
         opentelemetry::global::set_tracer_provider(provider.clone());
-        opentelemetry::global::set_meter_provider(meter_provider.clone());
+        if let Some(meter_provider) = &meter_provider {
+            opentelemetry::global::set_meter_provider(meter_provider.clone());
+        }
         TelemetryGuard {
             provider: Some(provider),
-            meter_provider: Some(meter_provider),
+            meter_provider,
             shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
         }
     }
@@ -166,13 +168,7 @@ impl Drop for TelemetryGuard {
 pub fn console() -> TelemetryGuard {
     #[cfg(feature = "otel")]
     {
-        let provider = SdkTracerProvider::builder()
-            .with_simple_exporter(crate::console::ConsoleExporter::new())
-            .build();
-        let meter_provider = SdkMeterProvider::builder()
-            .with_periodic_exporter(crate::console::ConsoleMetricExporter::new())
-            .build();
-        TelemetryGuard::install(provider, meter_provider)
+        install_console(Exporter::Console)
     }
     #[cfg(not(feature = "otel"))]
     {
@@ -190,31 +186,68 @@ pub fn console() -> TelemetryGuard {
 /// Spans are sent from a background thread: an exporter that is down or slow never blocks the
 /// traced calls (spans beyond the batch queue are dropped), and dropping the guard waits at most
 /// its [shutdown timeout](TelemetryGuard::with_shutdown_timeout).
+///
+/// Metrics follow `OTEL_METRICS_EXPORTER` (`otlp` by default; `none` for backends that take
+/// traces only, such as Phoenix and Jaeger; `console`).
 #[cfg(feature = "otlp")]
 #[cfg_attr(docsrs, doc(cfg(feature = "otlp")))]
-pub fn otlp() -> Result<TelemetryGuard, opentelemetry_otlp::ExporterBuildError> {
+pub fn otlp() -> Result<TelemetryGuard, InitError> {
+    let metrics = Exporter::metrics_from_env(Exporter::Otlp)?;
     let exporter = opentelemetry_otlp::SpanExporter::builder()
         .with_http()
         .build()?;
     let provider = SdkTracerProvider::builder()
         .with_batch_exporter(exporter)
         .build();
-    let metric_exporter = opentelemetry_otlp::MetricExporter::builder()
-        .with_http()
-        .build()?;
-    let meter_provider = SdkMeterProvider::builder()
-        .with_periodic_exporter(metric_exporter)
+    Ok(TelemetryGuard::install(provider, meter_provider(metrics)?))
+}
+
+/// The console tracer provider with the metrics `metrics` asks for.
+#[cfg(feature = "otel")]
+fn install_console(metrics: Exporter) -> TelemetryGuard {
+    let provider = SdkTracerProvider::builder()
+        .with_simple_exporter(crate::console::ConsoleExporter::new())
         .build();
-    Ok(TelemetryGuard::install(provider, meter_provider))
+    // Without the `otlp` feature an OTLP metrics request cannot be met: the console stands in.
+    let meter_provider = meter_provider(metrics).unwrap_or_else(|_| {
+        meter_provider(Exporter::Console).expect("the console exporter always builds")
+    });
+    TelemetryGuard::install(provider, meter_provider)
+}
+
+/// A meter provider exporting to `metrics`, or none.
+#[cfg(feature = "otel")]
+fn meter_provider(metrics: Exporter) -> Result<Option<SdkMeterProvider>, InitError> {
+    let builder = SdkMeterProvider::builder();
+    let builder = match metrics {
+        Exporter::None => return Ok(None),
+        Exporter::Console => {
+            builder.with_periodic_exporter(crate::console::ConsoleMetricExporter::new())
+        }
+        #[cfg(feature = "otlp")]
+        Exporter::Otlp => builder.with_periodic_exporter(
+            opentelemetry_otlp::MetricExporter::builder()
+                .with_http()
+                .build()?,
+        ),
+        #[cfg(not(feature = "otlp"))]
+        Exporter::Otlp => return Err(InitError::OtlpFeatureOff),
+    };
+    Ok(Some(builder.build()))
 }
 
 /// Why [`from_env`] could not set telemetry up.
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum InitError {
-    /// `OTEL_TRACES_EXPORTER` names an exporter this crate does not provide (it provides `otlp`,
-    /// `console` and `none`).
-    UnsupportedExporter(String),
+    /// `OTEL_TRACES_EXPORTER` or `OTEL_METRICS_EXPORTER` names an exporter this crate does not
+    /// provide (it provides `otlp`, `console` and `none`).
+    UnsupportedExporter {
+        /// The variable.
+        variable: &'static str,
+        /// The exporter it names.
+        value: String,
+    },
     /// OTLP export was asked for, but the crate was built without its `otlp` feature.
     OtlpFeatureOff,
     /// The OTLP exporters could not be built (a malformed endpoint or header variable, say).
@@ -226,9 +259,9 @@ pub enum InitError {
 impl std::fmt::Display for InitError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            InitError::UnsupportedExporter(name) => write!(
+            InitError::UnsupportedExporter { variable, value } => write!(
                 f,
-                "OTEL_TRACES_EXPORTER={name:?} is not supported (use otlp, console or none)"
+                "{variable}={value:?} is not supported (use otlp, console or none)"
             ),
             InitError::OtlpFeatureOff => f.write_str(
                 "OTLP export is configured but traced-chat was built without its `otlp` feature",
@@ -280,35 +313,76 @@ impl Exporter {
     /// nothing configured, a program shows its trace instead of sending it to a collector that
     /// may not be there.
     pub fn from_env() -> Result<Exporter, InitError> {
-        Self::from_lookup(|name| std::env::var(name).ok())
+        Self::traces_from_lookup(&|name| std::env::var(name).ok())
     }
 
-    fn from_lookup(var: impl Fn(&str) -> Option<String>) -> Result<Exporter, InitError> {
-        let set = |name: &str| var(name).filter(|value| !value.trim().is_empty());
-        if set("OTEL_SDK_DISABLED").is_some_and(|value| value.trim().eq_ignore_ascii_case("true")) {
+    /// The metrics exporter the environment asks for, given the spans' `traces`:
+    /// `OTEL_SDK_DISABLED=true` → [`None`](Exporter::None), else `OTEL_METRICS_EXPORTER`, else the
+    /// same as the spans.
+    pub fn metrics_from_env(traces: Exporter) -> Result<Exporter, InitError> {
+        Self::metrics_from_lookup(&|name| std::env::var(name).ok(), traces)
+    }
+
+    fn traces_from_lookup(var: &dyn Fn(&str) -> Option<String>) -> Result<Exporter, InitError> {
+        if Self::disabled(var) {
             return Ok(Exporter::None);
         }
-        if let Some(list) = set("OTEL_TRACES_EXPORTER") {
-            let first = list.split(',').next().unwrap_or_default().trim();
-            return match first.to_ascii_lowercase().as_str() {
-                "otlp" => Ok(Exporter::Otlp),
-                "console" | "stdout" => Ok(Exporter::Console),
-                "none" => Ok(Exporter::None),
-                _ => Err(InitError::UnsupportedExporter(first.to_owned())),
-            };
+        if let Some(choice) = Self::named(var, "OTEL_TRACES_EXPORTER")? {
+            return Ok(choice);
         }
-        if set("OTEL_EXPORTER_OTLP_ENDPOINT").is_some()
-            || set("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT").is_some()
+        if set(var, "OTEL_EXPORTER_OTLP_ENDPOINT").is_some()
+            || set(var, "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT").is_some()
         {
             Ok(Exporter::Otlp)
         } else {
             Ok(Exporter::Console)
         }
     }
+
+    fn metrics_from_lookup(
+        var: &dyn Fn(&str) -> Option<String>,
+        traces: Exporter,
+    ) -> Result<Exporter, InitError> {
+        if Self::disabled(var) {
+            return Ok(Exporter::None);
+        }
+        Ok(Self::named(var, "OTEL_METRICS_EXPORTER")?.unwrap_or(traces))
+    }
+
+    fn disabled(var: &dyn Fn(&str) -> Option<String>) -> bool {
+        set(var, "OTEL_SDK_DISABLED").is_some_and(|value| value.trim().eq_ignore_ascii_case("true"))
+    }
+
+    /// The exporter named by `variable` (a list takes its first entry), if it is set.
+    fn named(
+        var: &dyn Fn(&str) -> Option<String>,
+        variable: &'static str,
+    ) -> Result<Option<Exporter>, InitError> {
+        let Some(list) = set(var, variable) else {
+            return Ok(None);
+        };
+        let first = list.split(',').next().unwrap_or_default().trim();
+        match first.to_ascii_lowercase().as_str() {
+            "otlp" => Ok(Some(Exporter::Otlp)),
+            "console" | "stdout" => Ok(Some(Exporter::Console)),
+            "none" => Ok(Some(Exporter::None)),
+            _ => Err(InitError::UnsupportedExporter {
+                variable,
+                value: first.to_owned(),
+            }),
+        }
+    }
+}
+
+/// The value of `name`, if set and not blank.
+fn set(var: &dyn Fn(&str) -> Option<String>, name: &str) -> Option<String> {
+    var(name).filter(|value| !value.trim().is_empty())
 }
 
 /// Sets telemetry up as the environment says (see [`Exporter::from_env`]): OTLP/HTTP when an
-/// OTLP endpoint is configured, the console otherwise, nothing with `OTEL_SDK_DISABLED=true`.
+/// OTLP endpoint is configured, the console otherwise, nothing with `OTEL_SDK_DISABLED=true`;
+/// metrics the same way unless `OTEL_METRICS_EXPORTER` says otherwise (see
+/// [`Exporter::metrics_from_env`]).
 /// Service name, resource attributes, endpoints, headers, timeouts and compression come from the
 /// standard `OTEL_*` variables, read by the OpenTelemetry SDK and OTLP exporter.
 ///
@@ -323,11 +397,13 @@ impl Exporter {
 pub fn from_env() -> Result<TelemetryGuard, InitError> {
     #[cfg(feature = "otel")]
     {
-        match Exporter::from_env()? {
+        let traces = Exporter::from_env()?;
+        let metrics = Exporter::metrics_from_env(traces)?;
+        match traces {
             Exporter::None => Ok(TelemetryGuard::noop()),
-            Exporter::Console => Ok(console()),
+            Exporter::Console => Ok(install_console(metrics)),
             #[cfg(feature = "otlp")]
-            Exporter::Otlp => Ok(otlp()?),
+            Exporter::Otlp => otlp(),
             #[cfg(not(feature = "otlp"))]
             Exporter::Otlp => Err(InitError::OtlpFeatureOff),
         }
@@ -342,12 +418,20 @@ pub fn from_env() -> Result<TelemetryGuard, InitError> {
 mod tests {
     use super::*;
 
-    fn pick(vars: &[(&str, &str)]) -> Result<Exporter, InitError> {
-        Exporter::from_lookup(|name| {
+    fn lookup<'a>(vars: &'a [(&str, &str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |name| {
             vars.iter()
                 .find(|(key, _)| *key == name)
                 .map(|(_, value)| (*value).to_owned())
-        })
+        }
+    }
+
+    fn pick(vars: &[(&str, &str)]) -> Result<Exporter, InitError> {
+        Exporter::traces_from_lookup(&lookup(vars))
+    }
+
+    fn pick_metrics(vars: &[(&str, &str)], traces: Exporter) -> Result<Exporter, InitError> {
+        Exporter::metrics_from_lookup(&lookup(vars), traces)
     }
 
     #[test]
@@ -355,34 +439,40 @@ mod tests {
         assert_eq!(pick(&[]).unwrap(), Exporter::Console);
         let endpoint = ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://localhost:4318");
         assert_eq!(pick(&[endpoint]).unwrap(), Exporter::Otlp);
-        let traces = (
-            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
-            "http://c:4318/v1/traces",
-        );
+        let traces = ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://c:4318/v1/traces");
         assert_eq!(pick(&[traces]).unwrap(), Exporter::Otlp);
-        assert_eq!(
-            pick(&[("OTEL_EXPORTER_OTLP_ENDPOINT", " ")]).unwrap(),
-            Exporter::Console
-        );
+        let blank = ("OTEL_EXPORTER_OTLP_ENDPOINT", " ");
+        assert_eq!(pick(&[blank]).unwrap(), Exporter::Console);
         let console = ("OTEL_TRACES_EXPORTER", "console");
         assert_eq!(pick(&[endpoint, console]).unwrap(), Exporter::Console);
-        assert_eq!(
-            pick(&[("OTEL_TRACES_EXPORTER", "OTLP, console")]).unwrap(),
-            Exporter::Otlp
-        );
-        assert_eq!(
-            pick(&[("OTEL_TRACES_EXPORTER", "none")]).unwrap(),
-            Exporter::None
-        );
+        let list = ("OTEL_TRACES_EXPORTER", "OTLP, console");
+        assert_eq!(pick(&[list]).unwrap(), Exporter::Otlp);
+        let none = ("OTEL_TRACES_EXPORTER", "none");
+        assert_eq!(pick(&[none]).unwrap(), Exporter::None);
         let disabled = ("OTEL_SDK_DISABLED", "TRUE");
         assert_eq!(pick(&[endpoint, disabled]).unwrap(), Exporter::None);
-        assert_eq!(
-            pick(&[endpoint, ("OTEL_SDK_DISABLED", "false")]).unwrap(),
-            Exporter::Otlp
-        );
+        let enabled = ("OTEL_SDK_DISABLED", "false");
+        assert_eq!(pick(&[endpoint, enabled]).unwrap(), Exporter::Otlp);
         let zipkin = pick(&[("OTEL_TRACES_EXPORTER", "zipkin")]).unwrap_err();
-        assert!(matches!(zipkin, InitError::UnsupportedExporter(ref name) if name == "zipkin"));
+        assert!(matches!(
+            zipkin,
+            InitError::UnsupportedExporter { variable: "OTEL_TRACES_EXPORTER", ref value }
+                if value == "zipkin"
+        ));
         assert!(zipkin.to_string().contains("zipkin"));
+    }
+
+    #[test]
+    fn metrics_follow_the_spans_unless_told_otherwise() {
+        assert_eq!(pick_metrics(&[], Exporter::Otlp).unwrap(), Exporter::Otlp);
+        assert_eq!(pick_metrics(&[], Exporter::Console).unwrap(), Exporter::Console);
+        let none = ("OTEL_METRICS_EXPORTER", "none");
+        assert_eq!(pick_metrics(&[none], Exporter::Otlp).unwrap(), Exporter::None);
+        let disabled = ("OTEL_SDK_DISABLED", "true");
+        assert_eq!(pick_metrics(&[disabled], Exporter::Otlp).unwrap(), Exporter::None);
+        let prometheus = ("OTEL_METRICS_EXPORTER", "prometheus");
+        let error = pick_metrics(&[prometheus], Exporter::Otlp).unwrap_err();
+        assert!(error.to_string().starts_with("OTEL_METRICS_EXPORTER=\"prometheus\""));
     }
 
     #[test]
