@@ -118,7 +118,10 @@ async fn otlp_setup_exports_spans_and_metrics() {
         .unwrap();
     let requests = collector.received_requests().await.unwrap();
     assert!(requests.iter().any(|r| r.url.path() == "/v1/traces"));
-    assert!(requests.iter().all(|r| r.url.path() != "/v1/metrics"), "no metrics");
+    assert!(
+        requests.iter().all(|r| r.url.path() != "/v1/metrics"),
+        "no metrics"
+    );
     for request in &requests {
         assert_eq!(request.headers.get("content-encoding").unwrap(), "gzip");
         assert_eq!(&request.body[..2], [0x1f, 0x8b], "a gzip stream");

@@ -439,7 +439,10 @@ mod tests {
         assert_eq!(pick(&[]).unwrap(), Exporter::Console);
         let endpoint = ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://localhost:4318");
         assert_eq!(pick(&[endpoint]).unwrap(), Exporter::Otlp);
-        let traces = ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://c:4318/v1/traces");
+        let traces = (
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+            "http://c:4318/v1/traces",
+        );
         assert_eq!(pick(&[traces]).unwrap(), Exporter::Otlp);
         let blank = ("OTEL_EXPORTER_OTLP_ENDPOINT", " ");
         assert_eq!(pick(&[blank]).unwrap(), Exporter::Console);
@@ -465,14 +468,27 @@ mod tests {
     #[test]
     fn metrics_follow_the_spans_unless_told_otherwise() {
         assert_eq!(pick_metrics(&[], Exporter::Otlp).unwrap(), Exporter::Otlp);
-        assert_eq!(pick_metrics(&[], Exporter::Console).unwrap(), Exporter::Console);
+        assert_eq!(
+            pick_metrics(&[], Exporter::Console).unwrap(),
+            Exporter::Console
+        );
         let none = ("OTEL_METRICS_EXPORTER", "none");
-        assert_eq!(pick_metrics(&[none], Exporter::Otlp).unwrap(), Exporter::None);
+        assert_eq!(
+            pick_metrics(&[none], Exporter::Otlp).unwrap(),
+            Exporter::None
+        );
         let disabled = ("OTEL_SDK_DISABLED", "true");
-        assert_eq!(pick_metrics(&[disabled], Exporter::Otlp).unwrap(), Exporter::None);
+        assert_eq!(
+            pick_metrics(&[disabled], Exporter::Otlp).unwrap(),
+            Exporter::None
+        );
         let prometheus = ("OTEL_METRICS_EXPORTER", "prometheus");
         let error = pick_metrics(&[prometheus], Exporter::Otlp).unwrap_err();
-        assert!(error.to_string().starts_with("OTEL_METRICS_EXPORTER=\"prometheus\""));
+        assert!(
+            error
+                .to_string()
+                .starts_with("OTEL_METRICS_EXPORTER=\"prometheus\"")
+        );
     }
 
     #[test]
