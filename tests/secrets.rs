@@ -258,10 +258,6 @@ async fn no_key_and_with_capture_off_no_content_leaves_the_process() {
     );
     assert!(!contains_ignore_case(&bytes, "bearer"));
     assert!(!contains_ignore_case(&bytes, "authorization"));
-    let found = texts
-        .iter()
-        .filter(|text| contains(&bytes, text.as_bytes()))
-        .count();
     let missing: Vec<&String> = texts
         .iter()
         .filter(|text| !contains(&bytes, text.as_bytes()))

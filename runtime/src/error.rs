@@ -6,7 +6,11 @@ use async_openai::error::OpenAIError;
 
 /// The `error.type` of an [`OpenAIError`]: the API's error `code` (`model_not_found`,
 /// `rate_limit_exceeded`, …), else the HTTP status (`500`), else a Rust-side kind (`timeout`,
-/// `connect`, `decode`, …). Never a debug dump.
+/// `connect`, `body`, `decode`, …). Never a debug dump.
+///
+/// An API error object where an answer was expected (a stream's `error` event, which
+/// async-openai reports as a decode error) is typed by its `code`, else its `type`
+/// (`server_error`).
 pub fn error_type(error: &OpenAIError) -> Cow<'static, str> {
     match error {
         OpenAIError::ApiError(response) => match &response.api_error.code {
@@ -14,7 +18,17 @@ pub fn error_type(error: &OpenAIError) -> Cow<'static, str> {
             _ => Cow::Owned(response.status_code.as_u16().to_string()),
         },
         OpenAIError::Reqwest(error) => Cow::Borrowed(reqwest_kind(error)),
-        OpenAIError::JSONDeserialize(..) => Cow::Borrowed("decode"),
+        OpenAIError::JSONDeserialize(_, content) => {
+            match api_error_in(content).and_then(|api| {
+                [api.code, api.r#type]
+                    .into_iter()
+                    .flatten()
+                    .find(|name| !name.is_empty())
+            }) {
+                Some(name) => Cow::Owned(name),
+                None => Cow::Borrowed("decode"),
+            }
+        }
         OpenAIError::StreamError(_) => Cow::Borrowed("stream"),
         OpenAIError::InvalidArgument(_) => Cow::Borrowed("invalid_argument"),
         OpenAIError::FileSaveError(_) | OpenAIError::FileReadError(_) => Cow::Borrowed("file"),
@@ -25,16 +39,38 @@ pub fn error_type(error: &OpenAIError) -> Cow<'static, str> {
     }
 }
 
-/// The kind of a transport error.
+/// The API error object a body holds instead of the expected answer (`{"error": {…}}`), if it
+/// is one. Only small bodies that look like one are parsed again.
+fn api_error_in(content: &str) -> Option<async_openai::error::ApiError> {
+    const MAX_ERROR_BODY: usize = 16 * 1024;
+    if content.len() > MAX_ERROR_BODY
+        || !content.trim_start().starts_with('{')
+        || !content.contains("\"error\"")
+    {
+        return None;
+    }
+    serde_json::from_str::<async_openai::error::WrappedError>(content)
+        .ok()
+        .map(|wrapped| wrapped.error)
+}
+
+/// The kind of a transport error: `body` when the connection failed while the response body
+/// was read (reqwest reports it as a decode error caused by a body error), apart from `decode`,
+/// a body that arrived but could not be decoded.
 pub(crate) fn reqwest_kind(error: &reqwest::Error) -> &'static str {
+    let body_read_failed = || {
+        std::error::Error::source(error)
+            .and_then(|source| source.downcast_ref::<reqwest::Error>())
+            .is_some_and(reqwest::Error::is_body)
+    };
     if error.is_timeout() {
         "timeout"
     } else if error.is_connect() {
         "connect"
+    } else if error.is_body() || (error.is_decode() && body_read_failed()) {
+        "body"
     } else if error.is_decode() {
         "decode"
-    } else if error.is_body() {
-        "body"
     } else if error.is_request() {
         "request"
     } else {
@@ -52,17 +88,49 @@ pub fn error_message(error: &OpenAIError) -> String {
     let message = match error {
         OpenAIError::ApiError(response) => response.api_error.message.clone(),
         // async-openai's text appends the whole body that failed to parse.
-        OpenAIError::JSONDeserialize(error, _) => {
-            format!("failed to deserialize api response: {error}")
-        }
-        other => other.to_string(),
+        OpenAIError::JSONDeserialize(error, content) => match api_error_in(content) {
+            Some(api) => api.message,
+            None => format!("failed to deserialize api response: {error}"),
+        },
+        // `Boxed` displays a middleware's own error, whatever its `Display` does.
+        other => return display_message(other),
     };
     short_message(&message)
 }
 
 /// An error text as recorded: cut to 512 bytes, API keys masked.
 pub(crate) fn short_message(message: &str) -> String {
-    mask_keys(crate::content::truncate(message, MAX_MESSAGE))
+    let mut masked = mask_keys(crate::content::truncate(message, MAX_MESSAGE));
+    // A masked key can be longer than what it hides.
+    masked.truncate(crate::content::truncate(&masked, MAX_MESSAGE).len());
+    masked
+}
+
+/// The `Display` text of `value` as recorded ([`short_message`]), formatted into a bounded
+/// buffer. Unlike `to_string`, it never panics (a `Display` that returns an error gives what it
+/// wrote until then) and a huge text costs no more than the 512 bytes kept.
+pub(crate) fn display_message<T: core::fmt::Display + ?Sized>(value: &T) -> String {
+    /// Keeps the first `MAX_MESSAGE` bytes written, on a character boundary.
+    struct Bounded {
+        kept: String,
+        full: bool,
+    }
+    impl core::fmt::Write for Bounded {
+        fn write_str(&mut self, piece: &str) -> core::fmt::Result {
+            if !self.full {
+                let kept = crate::content::truncate(piece, MAX_MESSAGE - self.kept.len());
+                self.kept.push_str(kept);
+                self.full = kept.len() < piece.len();
+            }
+            Ok(())
+        }
+    }
+    let mut out = Bounded {
+        kept: String::new(),
+        full: false,
+    };
+    let _ = core::fmt::write(&mut out, format_args!("{value}"));
+    short_message(&out.kept)
 }
 
 /// Replaces the body of every `sk-…` token (OpenAI-style secret keys, as echoed by a 401) with
@@ -116,8 +184,69 @@ mod tests {
     }
 
     #[test]
+    fn an_api_error_in_place_of_an_answer_is_typed_by_its_code_or_type() {
+        let typed = |content: &str| {
+            let parse = serde_json::from_str::<
+                async_openai::types::chat::CreateChatCompletionStreamResponse,
+            >(content)
+            .unwrap_err();
+            let error = OpenAIError::JSONDeserialize(parse, content.into());
+            (error_type(&error), error_message(&error))
+        };
+        assert_eq!(
+            typed(
+                r#"{"error":{"message":"Try again. sk-abc123","type":"server_error","param":null,"code":null}}"#
+            ),
+            ("server_error".into(), "Try again. sk-***".into())
+        );
+        assert_eq!(
+            typed(r#"{"error":{"message":"m","type":"invalid_request_error","code":"bad_thing"}}"#)
+                .0,
+            "bad_thing"
+        );
+        // Not an error object: a decode error, with no body in the message.
+        let (kind, message) = typed(r#"{"id":"c","error":"x"}"#);
+        assert_eq!(kind, "decode");
+        assert!(
+            message.starts_with("failed to deserialize api response"),
+            "{message}"
+        );
+        assert!(!message.contains("\"x\""), "{message}");
+    }
+
+    #[test]
+    fn failing_or_huge_displays_are_recorded_without_panic() {
+        struct Fails;
+        impl core::fmt::Display for Fails {
+            fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("written before failing, key sk-abc123")?;
+                Err(core::fmt::Error)
+            }
+        }
+        assert_eq!(
+            display_message(&Fails),
+            "written before failing, key sk-***"
+        );
+        let huge = "é".repeat(100_000);
+        assert_eq!(display_message(&huge), "é".repeat(MAX_MESSAGE / 2));
+        assert_eq!(display_message("x"), short_message("x"));
+        // Written in pieces: still a prefix, a character that does not fit ends it.
+        struct Pieces;
+        impl core::fmt::Display for Pieces {
+            fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str(&"x".repeat(MAX_MESSAGE - 1))?;
+                f.write_str("é")?;
+                f.write_str("y")
+            }
+        }
+        assert_eq!(display_message(&Pieces), "x".repeat(MAX_MESSAGE - 1));
+    }
+
+    #[test]
     fn long_messages_are_cut() {
         let error = OpenAIError::InvalidArgument("x".repeat(10_000));
         assert!(error_message(&error).len() <= MAX_MESSAGE);
+        // Masking after the cut does not grow the text past the limit.
+        assert!(short_message(&"sk-a ".repeat(200)).len() <= MAX_MESSAGE);
     }
 }

@@ -477,7 +477,8 @@ fn describe_error<E: Display + 'static>(error: &E) -> (Cow<'static, str>, String
     }
     (
         Cow::Borrowed(short_type_name::<E>()),
-        crate::error::short_message(&error.to_string()),
+        // Not `to_string`: it panics when a `Display` fails, and copies a huge text whole.
+        crate::error::display_message(error),
     )
 }
 

@@ -329,11 +329,13 @@ impl StreamState {
     }
 }
 
-/// Records a streamed answer as `openai.response` on a `#[traced_chat]` span.
+/// Records a streamed answer as `openai.response` on a `#[traced_chat]` span: its text, or a
+/// summary of its tool calls when it had no text at all (as for a whole completion; a text cut
+/// to nothing by a tiny content limit is still the text).
 #[cfg(feature = "otel")]
 fn record_fn_response(facts: &ResponseFacts, cx: &Context) {
     let recorder = Recorder::new(cx);
-    if facts.text.is_empty() && !facts.tool_calls.is_empty() {
+    if facts.text_len == 0 && !facts.tool_calls.is_empty() {
         recorder.response(&facts.tool_call_summary());
     } else {
         // The text was cut as it arrived; record the kept part with the full length.

@@ -17,16 +17,19 @@
 //! # }
 //! ```
 
+use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::ops::Deref;
-use std::sync::OnceLock;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use async_openai::config::OpenAIConfig;
 use opentelemetry::trace::{
     FutureExt as _, SpanId, TraceContextExt as _, TraceId, Tracer as _, TracerProvider as _,
 };
 use opentelemetry::{Context, Value};
-use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider};
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SpanProcessor};
 use wiremock::matchers::{body_string_contains, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -77,16 +80,22 @@ const OVERRIDE_PRIORITY: u8 = 1;
 /// mentions "meaning of death") with [`fixtures::CHAT_COMPLETION_LONG`] and every other
 /// request with [`fixtures::CHAT_COMPLETION`]. [`answer`](Self::answer) and
 /// [`answer_times`](Self::answer_times) override that.
+///
+/// Dropping it shuts the server down from a thread of its own (see the `Drop` impl), so that it
+/// never hangs the runtime it is dropped on.
 #[derive(Debug)]
 pub struct MockOpenAI {
-    server: MockServer,
+    /// `Some` until dropped.
+    server: Option<MockServer>,
 }
 
 impl MockOpenAI {
     /// Starts the server.
     pub async fn start() -> Self {
         let server = MockServer::start().await;
-        let mock = MockOpenAI { server };
+        let mock = MockOpenAI {
+            server: Some(server),
+        };
         mock.mount(
             Mock::given(method("POST"))
                 .and(path(CHAT_PATH))
@@ -109,7 +118,7 @@ impl MockOpenAI {
     async fn mount(&self, mock: wiremock::MockBuilder, status: u16, body: &str, priority: u8) {
         mock.respond_with(json_response(status, body))
             .with_priority(priority)
-            .mount(&self.server)
+            .mount(self.server())
             .await;
     }
 
@@ -132,7 +141,7 @@ impl MockOpenAI {
             .respond_with(json_response(status, body))
             .up_to_n_times(times)
             .with_priority(OVERRIDE_PRIORITY)
-            .mount(&self.server)
+            .mount(self.server())
             .await;
     }
 
@@ -146,7 +155,7 @@ impl MockOpenAI {
                     .set_body_raw(body.as_bytes().to_vec(), "text/event-stream"),
             )
             .with_priority(OVERRIDE_PRIORITY)
-            .mount(&self.server)
+            .mount(self.server())
             .await;
     }
 
@@ -157,13 +166,13 @@ impl MockOpenAI {
             .and(path(CHAT_PATH))
             .respond_with(json_response(status, body).set_delay(delay))
             .with_priority(OVERRIDE_PRIORITY)
-            .mount(&self.server)
+            .mount(self.server())
             .await;
     }
 
     /// The base URL to configure a client with (`http://127.0.0.1:PORT/v1`).
     pub fn base_url(&self) -> String {
-        format!("{}/v1", self.server.uri())
+        format!("{}/v1", self.server().uri())
     }
 
     /// A client configuration pointed at this server, with [`TEST_API_KEY`].
@@ -180,12 +189,33 @@ impl MockOpenAI {
 
     /// Every request the server received, in order.
     pub async fn received_requests(&self) -> Vec<wiremock::Request> {
-        self.server.received_requests().await.unwrap_or_default()
+        self.server().received_requests().await.unwrap_or_default()
     }
 
     /// The underlying wiremock server, to mount other answers.
     pub fn server(&self) -> &MockServer {
-        &self.server
+        self.server
+            .as_ref()
+            .expect("the server lives until the mock is dropped")
+    }
+}
+
+impl Drop for MockOpenAI {
+    /// wiremock verifies a server's mocks when it is dropped, blocking on an async lock with a
+    /// nested executor. Inside a tokio task whose cooperative budget is spent (a test that did a
+    /// lot of I/O in one poll), that lock is never granted and the thread spins forever. On a
+    /// thread of its own, outside any runtime, the drop always completes; a failed verification
+    /// still fails the test.
+    fn drop(&mut self) {
+        let Some(server) = self.server.take() else {
+            return;
+        };
+        let dropped = std::thread::spawn(move || drop(server)).join();
+        if let Err(panic) = dropped
+            && !std::thread::panicking()
+        {
+            std::panic::resume_unwind(panic);
+        }
     }
 }
 
@@ -199,9 +229,13 @@ fn json_response(status: u16, body: &str) -> ResponseTemplate {
 ///
 /// Tests running in parallel share it: run each test's work under its own root span with
 /// [`trace`](Self::trace), which returns only the spans of that trace.
+///
+/// Beside the exporter, a [`SpanLedger`] processor sees every span start and end, so a test can
+/// check that nothing was left open ([`lifecycle`](Self::lifecycle)).
 #[derive(Debug, Clone)]
 pub struct SpanCapture {
     exporter: InMemorySpanExporter,
+    ledger: SpanLedger,
     provider: SdkTracerProvider,
 }
 
@@ -213,11 +247,17 @@ impl SpanCapture {
         CAPTURE
             .get_or_init(|| {
                 let exporter = InMemorySpanExporter::default();
+                let ledger = SpanLedger::default();
                 let provider = SdkTracerProvider::builder()
+                    .with_span_processor(ledger.clone())
                     .with_simple_exporter(exporter.clone())
                     .build();
                 opentelemetry::global::set_tracer_provider(provider.clone());
-                SpanCapture { exporter, provider }
+                SpanCapture {
+                    exporter,
+                    ledger,
+                    provider,
+                }
             })
             .clone()
     }
@@ -252,18 +292,183 @@ impl SpanCapture {
 
     /// Every ended span of the trace `trace_id`, in the order they ended.
     pub fn spans_of(&self, trace_id: TraceId) -> Spans {
-        let spans = self.exporter.get_finished_spans().unwrap_or_default();
-        Spans(
-            spans
-                .into_iter()
-                .filter(|span| span.span_context.trace_id() == trace_id)
-                .collect(),
-        )
+        self.ledger.spans_of(trace_id)
+    }
+
+    /// How many spans of the trace `trace_id` have started and ended so far, and which are
+    /// still open.
+    pub fn lifecycle(&self, trace_id: TraceId) -> Lifecycle {
+        self.ledger.lifecycle(trace_id)
+    }
+
+    /// Runs `work` as [`trace`](Self::trace) does, then forgets the trace (see
+    /// [`forget`](Self::forget)): returns the output, the trace's spans and its
+    /// [`Lifecycle`] (the root counted). For tests that make many traces (generated inputs).
+    pub async fn trace_once<F: Future>(
+        &self,
+        root: &'static str,
+        work: F,
+    ) -> (F::Output, Spans, Lifecycle) {
+        let cx = self.root_context(root);
+        let trace_id = cx.span().span_context().trace_id();
+        let output = work.with_context(cx.clone()).await;
+        cx.span().end();
+        let (spans, lifecycle) = self.ledger.forget(trace_id);
+        (output, spans, lifecycle)
+    }
+
+    /// As [`trace_once`](Self::trace_once), for synchronous work.
+    pub fn trace_sync_once<R>(
+        &self,
+        root: &'static str,
+        work: impl FnOnce() -> R,
+    ) -> (R, Spans, Lifecycle) {
+        let cx = self.root_context(root);
+        let trace_id = cx.span().span_context().trace_id();
+        let output = {
+            let _guard = cx.clone().attach();
+            work()
+        };
+        cx.span().end();
+        let (spans, lifecycle) = self.ledger.forget(trace_id);
+        (output, spans, lifecycle)
+    }
+
+    /// Drops what the ledger keeps about the trace `trace_id` and returns it: later
+    /// [`spans_of`](Self::spans_of) and [`lifecycle`](Self::lifecycle) calls see nothing of it
+    /// (the exporter, and so [`all_spans`](Self::all_spans), still holds its spans).
+    pub fn forget(&self, trace_id: TraceId) -> (Spans, Lifecycle) {
+        self.ledger.forget(trace_id)
     }
 
     /// Every span exported since the process started (all tests' spans).
     pub fn all_spans(&self) -> Spans {
         Spans(self.exporter.get_finished_spans().unwrap_or_default())
+    }
+}
+
+/// A span processor that keeps, per trace, the spans that have started and not yet ended, how
+/// many started and ended, and the ended spans in the order they ended. [`SpanCapture`] installs
+/// one; add your own to another provider with `with_span_processor`.
+#[derive(Debug, Clone, Default)]
+pub struct SpanLedger {
+    traces: Arc<Mutex<HashMap<TraceId, TraceLedger>>>,
+}
+
+#[derive(Debug, Default)]
+struct TraceLedger {
+    started: usize,
+    ended: Vec<SpanData>,
+    /// Started, not ended: span id → name.
+    open: HashMap<SpanId, Cow<'static, str>>,
+    /// Ended, to tell a second end of the same span apart.
+    closed: HashSet<SpanId>,
+    ended_twice: Vec<String>,
+}
+
+impl TraceLedger {
+    fn lifecycle(&self) -> Lifecycle {
+        let mut open: Vec<String> = self.open.values().map(|name| name.to_string()).collect();
+        open.sort();
+        Lifecycle {
+            started: self.started,
+            ended: self.ended.len(),
+            open,
+            ended_twice: self.ended_twice.clone(),
+        }
+    }
+}
+
+impl SpanLedger {
+    fn traces(&self) -> std::sync::MutexGuard<'_, HashMap<TraceId, TraceLedger>> {
+        self.traces.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Every ended span of the trace `trace_id`, in the order they ended.
+    pub fn spans_of(&self, trace_id: TraceId) -> Spans {
+        Spans(
+            self.traces()
+                .get(&trace_id)
+                .map(|t| t.ended.clone())
+                .unwrap_or_default(),
+        )
+    }
+
+    /// The start and end counts of the trace `trace_id` so far.
+    pub fn lifecycle(&self, trace_id: TraceId) -> Lifecycle {
+        self.traces()
+            .get(&trace_id)
+            .map(TraceLedger::lifecycle)
+            .unwrap_or_default()
+    }
+
+    /// Removes the trace `trace_id` from the ledger, returning its ended spans and counts.
+    pub fn forget(&self, trace_id: TraceId) -> (Spans, Lifecycle) {
+        match self.traces().remove(&trace_id) {
+            Some(trace) => {
+                let lifecycle = trace.lifecycle();
+                (Spans(trace.ended), lifecycle)
+            }
+            None => Default::default(),
+        }
+    }
+}
+
+impl SpanProcessor for SpanLedger {
+    fn on_start(&self, span: &mut opentelemetry_sdk::trace::Span, _: &Context) {
+        use opentelemetry::trace::Span as _;
+        let context = span.span_context().clone();
+        let name = span
+            .exported_data()
+            .map(|data| data.name)
+            .unwrap_or_default();
+        let mut traces = self.traces();
+        let trace = traces.entry(context.trace_id()).or_default();
+        trace.started += 1;
+        trace.open.insert(context.span_id(), name);
+    }
+
+    fn on_end(&self, span: SpanData) {
+        let mut traces = self.traces();
+        let trace = traces.entry(span.span_context.trace_id()).or_default();
+        let id = span.span_context.span_id();
+        trace.open.remove(&id);
+        if !trace.closed.insert(id) {
+            trace.ended_twice.push(span.name.to_string());
+        }
+        trace.ended.push(span);
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        Ok(())
+    }
+
+    fn shutdown_with_timeout(&self, _: std::time::Duration) -> OTelSdkResult {
+        Ok(())
+    }
+}
+
+/// What a [`SpanLedger`] saw of one trace: spans started and ended, and which did not end.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Lifecycle {
+    /// Spans started.
+    pub started: usize,
+    /// Span ends seen (a span ended twice counts twice).
+    pub ended: usize,
+    /// Names of the spans started and not ended, sorted.
+    pub open: Vec<String>,
+    /// Names of the spans whose end was seen more than once.
+    pub ended_twice: Vec<String>,
+}
+
+impl Lifecycle {
+    /// Panics, showing the counts, unless every span that started ended exactly once.
+    #[track_caller]
+    pub fn assert_all_ended(&self) {
+        assert!(
+            self.open.is_empty() && self.ended_twice.is_empty() && self.started == self.ended,
+            "every span started must end exactly once: {self:?}"
+        );
     }
 }
 
