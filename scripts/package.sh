@@ -24,7 +24,7 @@ esac
 fail() { echo "package.sh: $*" >&2; exit 1; }
 
 for crate in traced-chat traced-chat-macros traced-chat-runtime; do
-  list="$(cargo package --list --allow-dirty --package "$crate" 2>/dev/null)"
+  list="$(cargo package --list --allow-dirty --package "$crate")" || fail "cargo package --list failed for $crate"
   for file in README.md LICENSE-MIT LICENSE-APACHE; do
     grep -qx "$file" <<<"$list" || fail "$crate does not ship $file"
   done

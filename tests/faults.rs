@@ -158,8 +158,12 @@ impl Fault {
 enum Server {
     Mock(MockOpenAI),
     Raw(RawServer),
-    /// Nothing listens on this base URL.
-    Nobody(String),
+    /// Nothing listens on this base URL: its port is held by a socket that is bound but not
+    /// listening, so no other test's server can take it while connections to it are refused.
+    Nobody {
+        url: String,
+        _held: tokio::net::TcpSocket,
+    },
 }
 
 impl Server {
@@ -167,7 +171,7 @@ impl Server {
         match self {
             Server::Mock(mock) => mock.base_url(),
             Server::Raw(raw) => raw.base_url(),
-            Server::Nobody(url) => url.clone(),
+            Server::Nobody { url, .. } => url.clone(),
         }
     }
 
@@ -176,7 +180,7 @@ impl Server {
         match self {
             Server::Mock(mock) => Some(mock.received_requests().await.len()),
             Server::Raw(raw) => Some(raw.requests()),
-            Server::Nobody(_) => None,
+            Server::Nobody { .. } => None,
         }
     }
 }
@@ -206,13 +210,13 @@ async fn serve(fault: Fault) -> Server {
         Fault::Unavailable => answering(503, UNAVAILABLE).await,
         Fault::MalformedJson => answering(200, MALFORMED).await,
         Fault::ConnectionRefused => {
-            // Bind, then drop the listener: nothing listens on that port any more.
-            let port = std::net::TcpListener::bind("127.0.0.1:0")
-                .unwrap()
-                .local_addr()
-                .unwrap()
-                .port();
-            Server::Nobody(format!("http://127.0.0.1:{port}/v1"))
+            let socket = tokio::net::TcpSocket::new_v4().unwrap();
+            socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+            let port = socket.local_addr().unwrap().port();
+            Server::Nobody {
+                url: format!("http://127.0.0.1:{port}/v1"),
+                _held: socket,
+            }
         }
         Fault::ResetMidBody => Server::Raw(
             RawServer::start(Script::ResetMidBody {

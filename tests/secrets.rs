@@ -90,7 +90,15 @@ async fn receiver() -> MockServer {
 fn run_examples(api: &MockOpenAI, receiver: &MockServer, capture: bool) -> String {
     let mut printed = String::new();
     for name in examples() {
-        let out = Command::new(binary(&name))
+        let mut command = Command::new(binary(&name));
+        // None of the caller's telemetry or content settings: only ours.
+        for (variable, _) in std::env::vars_os() {
+            let variable_name = variable.to_string_lossy();
+            if variable_name.starts_with("OTEL_") || variable_name.starts_with("TRACED_CHAT_") {
+                command.env_remove(&variable);
+            }
+        }
+        let out = command
             .env("OPENAI_API_KEY", API_KEY)
             .env("OPENAI_BASE_URL", api.base_url())
             .env("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.uri())
@@ -99,9 +107,6 @@ fn run_examples(api: &MockOpenAI, receiver: &MockServer, capture: bool) -> Strin
                 "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT",
                 capture.to_string(),
             )
-            .env_remove("OTEL_EXPORTER_OTLP_COMPRESSION")
-            .env_remove("OTEL_TRACES_EXPORTER")
-            .env_remove("OTEL_SDK_DISABLED")
             .output()
             .unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
@@ -189,6 +194,18 @@ async fn exported(receiver: &MockServer) -> Vec<u8> {
         .filter(|r| r.url.path() == "/v1/metrics")
         .count();
     assert!(traces >= examples().len(), "every example exported spans");
+    let span_bytes: Vec<u8> = requests
+        .iter()
+        .filter(|r| r.url.path() == "/v1/traces")
+        .flat_map(|r| r.body.clone())
+        .collect();
+    for name in examples() {
+        let service = format!("secrets-{name}");
+        assert!(
+            contains(&span_bytes, service.as_bytes()),
+            "example {name} exported no span"
+        );
+    }
     assert!(metrics >= 1, "metrics exported");
     for request in &requests {
         assert_eq!(

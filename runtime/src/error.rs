@@ -14,7 +14,7 @@ use async_openai::error::OpenAIError;
 pub fn error_type(error: &OpenAIError) -> Cow<'static, str> {
     match error {
         OpenAIError::ApiError(response) => match &response.api_error.code {
-            Some(code) if !code.is_empty() => Cow::Owned(code.clone()),
+            Some(code) if !code.is_empty() => server_name(code),
             _ => Cow::Owned(response.status_code.as_u16().to_string()),
         },
         OpenAIError::Reqwest(error) => Cow::Borrowed(reqwest_kind(error)),
@@ -25,7 +25,7 @@ pub fn error_type(error: &OpenAIError) -> Cow<'static, str> {
                     .flatten()
                     .find(|name| !name.is_empty())
             }) {
-                Some(name) => Cow::Owned(name),
+                Some(name) => server_name(&name),
                 None => Cow::Borrowed("decode"),
             }
         }
@@ -36,6 +36,23 @@ pub fn error_type(error: &OpenAIError) -> Cow<'static, str> {
             Some(error) => Cow::Borrowed(reqwest_kind(error)),
             None => Cow::Borrowed("_OTHER"),
         },
+    }
+}
+
+/// A name the server chose (an error `code` or `type`), kept as `error.type` only when it looks
+/// like one: 1 to 64 ASCII letters, digits, `_`, `.` or `-`. Anything else becomes `_OTHER`, so
+/// a server cannot put a long or free-form text (or an unbounded number of values) into the
+/// attribute and the metrics keyed by it.
+fn server_name(name: &str) -> Cow<'static, str> {
+    const MAX_NAME: usize = 64;
+    let looks_like_a_name = (1..=MAX_NAME).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
+    if looks_like_a_name {
+        Cow::Owned(name.to_owned())
+    } else {
+        Cow::Borrowed("_OTHER")
     }
 }
 
@@ -108,7 +125,8 @@ pub(crate) fn short_message(message: &str) -> String {
 
 /// The `Display` text of `value` as recorded ([`short_message`]), formatted into a bounded
 /// buffer. Unlike `to_string`, it never panics (a `Display` that returns an error gives what it
-/// wrote until then) and a huge text costs no more than the 512 bytes kept.
+/// wrote until then) and a huge text costs no more than the 512 bytes kept, in memory and in
+/// time (formatting stops there).
 pub(crate) fn display_message<T: core::fmt::Display + ?Sized>(value: &T) -> String {
     /// Keeps the first `MAX_MESSAGE` bytes written, on a character boundary.
     struct Bounded {
@@ -117,10 +135,16 @@ pub(crate) fn display_message<T: core::fmt::Display + ?Sized>(value: &T) -> Stri
     }
     impl core::fmt::Write for Bounded {
         fn write_str(&mut self, piece: &str) -> core::fmt::Result {
-            if !self.full {
-                let kept = crate::content::truncate(piece, MAX_MESSAGE - self.kept.len());
-                self.kept.push_str(kept);
-                self.full = kept.len() < piece.len();
+            // Still full when a `Display` ignores the error below and writes on: a true prefix.
+            if self.full {
+                return Err(core::fmt::Error);
+            }
+            let kept = crate::content::truncate(piece, MAX_MESSAGE - self.kept.len());
+            self.kept.push_str(kept);
+            if kept.len() < piece.len() {
+                // Full: an error stops the formatting (a huge text costs no more time either).
+                self.full = true;
+                return Err(core::fmt::Error);
             }
             Ok(())
         }
@@ -240,6 +264,24 @@ mod tests {
             }
         }
         assert_eq!(display_message(&Pieces), "x".repeat(MAX_MESSAGE - 1));
+    }
+
+    #[test]
+    fn server_chosen_names_are_kept_only_when_they_look_like_names() {
+        let api_error = |code: &str| {
+            let content = serde_json::json!({"error": {"message": "m", "type": "t", "code": code}})
+                .to_string();
+            let parse = serde_json::from_str::<
+                async_openai::types::chat::CreateChatCompletionStreamResponse,
+            >(&content)
+            .unwrap_err();
+            error_type(&OpenAIError::JSONDeserialize(parse, content))
+        };
+        assert_eq!(api_error("rate_limit_exceeded"), "rate_limit_exceeded");
+        assert_eq!(api_error("model-v2.not_found"), "model-v2.not_found");
+        assert_eq!(api_error("a free-form text with spaces"), "_OTHER");
+        assert_eq!(api_error(&"x".repeat(65)), "_OTHER");
+        assert_eq!(api_error("naïve"), "_OTHER");
     }
 
     #[test]

@@ -100,37 +100,79 @@ impl TelemetryGuard {
                 return Ok(());
             }
             let timeout = self.shutdown_timeout;
-            let (done, finished) = std::sync::mpsc::channel();
-            let spawned = std::thread::Builder::new()
-                .name("traced-chat-shutdown".into())
-                .spawn(move || {
-                    let mut failures = Vec::new();
-                    if let Some(provider) = provider
-                        && let Err(error) = provider.shutdown_with_timeout(timeout)
-                    {
-                        failures.push(format!("spans: {error}"));
+            let deadline = std::time::Instant::now() + timeout;
+            // Spans and metrics shut down side by side, each on a thread of its own, each with
+            // the whole timeout; the caller waits for both until the deadline, never longer.
+            let (done, finished) = std::sync::mpsc::channel::<Option<String>>();
+            let mut pending = 0;
+            let mut failures = Vec::new();
+            let mut shut_down =
+                |what: &str, work: Box<dyn FnOnce() -> Result<(), String> + Send>| {
+                    let done = done.clone();
+                    let what_owned = what.to_owned();
+                    let spawned = std::thread::Builder::new()
+                        .name(format!("traced-chat-shutdown-{what}"))
+                        .spawn(move || {
+                            let failure =
+                                work().err().map(|error| format!("{what_owned}: {error}"));
+                            let _ = done.send(failure);
+                        });
+                    match spawned {
+                        Ok(_) => pending += 1,
+                        Err(error) => {
+                            failures.push(format!("{what}: no thread to shut down on: {error}"))
+                        }
                     }
-                    if let Some(meter_provider) = meter_provider
-                        && let Err(error) = meter_provider.shutdown_with_timeout(timeout)
-                    {
-                        failures.push(format!("metrics: {error}"));
-                    }
-                    let _ = done.send(failures);
-                });
-            if let Err(error) = spawned {
-                return Err(ShutdownError::Failed(format!(
-                    "no thread to shut down on: {error}"
-                )));
+                };
+            if let Some(provider) = provider {
+                shut_down(
+                    "spans",
+                    Box::new(move || {
+                        provider
+                            .shutdown_with_timeout(timeout)
+                            .map_err(|e| e.to_string())
+                    }),
+                );
             }
-            match finished.recv_timeout(timeout) {
-                Ok(failures) if failures.is_empty() => Ok(()),
-                Ok(failures) => Err(ShutdownError::Failed(failures.join("; "))),
-                Err(_) => Err(ShutdownError::Timeout(timeout)),
+            if let Some(meter_provider) = meter_provider {
+                shut_down(
+                    "metrics",
+                    Box::new(move || {
+                        meter_provider
+                            .shutdown_with_timeout(timeout)
+                            .map_err(|e| e.to_string())
+                    }),
+                );
+            }
+            for _ in 0..pending {
+                let left = deadline.saturating_duration_since(std::time::Instant::now());
+                match finished.recv_timeout(left) {
+                    Ok(failure) => failures.extend(failure),
+                    Err(_) => return Err(ShutdownError::Timeout(timeout)),
+                }
+            }
+            if failures.is_empty() {
+                Ok(())
+            } else {
+                Err(ShutdownError::Failed(failures.join("; ")))
             }
         }
         #[cfg(not(feature = "otel"))]
         {
             Ok(())
+        }
+    }
+
+    /// No tracer provider; the meter provider, if any, installed as the global one.
+    #[cfg(feature = "otel")]
+    fn metrics_only(meter_provider: Option<SdkMeterProvider>) -> Self {
+        if let Some(meter_provider) = &meter_provider {
+            opentelemetry::global::set_meter_provider(meter_provider.clone());
+        }
+        TelemetryGuard {
+            provider: None,
+            meter_provider,
+            shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
         }
     }
 
@@ -388,7 +430,7 @@ fn set(var: &dyn Fn(&str) -> Option<String>, name: &str) -> Option<String> {
 ///
 /// With the `otel` feature off it installs nothing and never fails.
 ///
-/// ```no_run
+/// ```
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// // OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:6006 cargo run --features otlp
 /// let _telemetry = traced_chat::init::from_env()?;
@@ -400,7 +442,7 @@ pub fn from_env() -> Result<TelemetryGuard, InitError> {
         let traces = Exporter::from_env()?;
         let metrics = Exporter::metrics_from_env(traces)?;
         match traces {
-            Exporter::None => Ok(TelemetryGuard::noop()),
+            Exporter::None => Ok(TelemetryGuard::metrics_only(meter_provider(metrics)?)),
             Exporter::Console => Ok(install_console(metrics)),
             #[cfg(feature = "otlp")]
             Exporter::Otlp => otlp(),

@@ -40,7 +40,12 @@ pub(crate) fn parent_context() -> opentelemetry::Context {
             let span = tracing::Span::current();
             if !span.is_none() {
                 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
-                return span.context();
+                // Without the bridge's layer this is an empty context: keep the current one
+                // (and its baggage) then.
+                let bridged = span.context();
+                if bridged.has_active_span() {
+                    return bridged;
+                }
             }
         }
     }
