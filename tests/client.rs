@@ -971,6 +971,71 @@ async fn several_choices_record_the_first_and_the_count() {
 }
 
 #[tokio::test]
+async fn with_content_captured_every_choice_is_an_output_message() {
+    // A whole answer with two choices.
+    let mut body: serde_json::Value = serde_json::from_str(fixtures::CHAT_COMPLETION).unwrap();
+    let mut second = body["choices"][0].clone();
+    second["index"] = 1.into();
+    second["message"]["content"] = "A second answer.".into();
+    second["finish_reason"] = "length".into();
+    body["choices"].as_array_mut().unwrap().push(second);
+    let mock = MockOpenAI::start().await;
+    mock.answer(200, &body.to_string()).await;
+    let client = TracedClient::builder()
+        .config(mock.config())
+        .capture_content(true)
+        .build();
+    let mut req = request("gpt-4o-mini");
+    req.n = Some(2);
+    let (_, spans) = traced(client.chat().create(req)).await;
+    let output: serde_json::Value =
+        serde_json::from_str(str_attr(chat_span(&spans), attr::GEN_AI_OUTPUT_MESSAGES)).unwrap();
+    assert_eq!(
+        output,
+        serde_json::json!([
+            {"role": "assistant", "finish_reason": "stop", "parts": [{"type": "text",
+                "content": "The meaning of life is to find purpose, love and joy in the time we have."}]},
+            {"role": "assistant", "finish_reason": "length", "parts": [{"type": "text",
+                "content": "A second answer."}]},
+        ])
+    );
+
+    // A stream with two choices, their deltas interleaved.
+    let chunk = |index: u32, content: Option<&str>, finish: Option<&str>| {
+        serde_json::json!({"id": "chatcmpl-n2", "object": "chat.completion.chunk", "created": 1,
+            "model": "gpt-4o-mini", "choices": [{"index": index,
+            "delta": {"content": content}, "finish_reason": finish}]})
+    };
+    let sse: String = [
+        chunk(0, Some("First "), None),
+        chunk(1, Some("Second "), None),
+        chunk(0, Some("answer."), Some("stop")),
+        chunk(1, Some("one."), Some("length")),
+    ]
+    .iter()
+    .map(|c| format!("data: {c}\n\n"))
+    .chain(["data: [DONE]\n\n".to_owned()])
+    .collect();
+    let mock = MockOpenAI::start().await;
+    mock.answer_stream(&sse).await;
+    let client = TracedClient::builder()
+        .config(mock.config())
+        .capture_content(true)
+        .build();
+    let mut req = request("gpt-4o-mini");
+    req.n = Some(2);
+    let (_, spans) =
+        traced(async { collect(client.chat().create_stream(req).await.unwrap()).await }).await;
+    let output: serde_json::Value =
+        serde_json::from_str(str_attr(chat_span(&spans), attr::GEN_AI_OUTPUT_MESSAGES)).unwrap();
+    assert_eq!(output[0]["parts"][0]["content"], "First answer.");
+    assert_eq!(output[0]["finish_reason"], "stop");
+    assert_eq!(output[1]["parts"][0]["content"], "Second one.");
+    assert_eq!(output[1]["finish_reason"], "length");
+    assert_eq!(output.as_array().unwrap().len(), 2);
+}
+
+#[tokio::test]
 async fn empty_first_chunk_records_no_empty_id_or_model() {
     // Some providers (Azure) open a stream with a chunk that has no id, no model, created 0.
     let first = r#"data: {"id":"","object":"","created":0,"model":"","choices":[]}"#;

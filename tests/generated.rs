@@ -781,28 +781,40 @@ fn answers_served_to_the_client_are_recorded_faithfully() {
             }
             None => prop_assert!(int_attr(chat, attr::GEN_AI_USAGE_INPUT_TOKENS).is_none()),
         }
-        // The output messages: the first choice's text and tool calls, each cut to the limit.
+        // The output messages: one per choice, its text and tool calls, each cut to an equal
+        // share of the limit.
         let output: serde_json::Value =
             serde_json::from_str(str_attr(chat, attr::GEN_AI_OUTPUT_MESSAGES).unwrap()).unwrap();
-        let parts = output[0]["parts"].as_array().unwrap();
-        let first = expected.choices.first();
-        let text = first.and_then(|c| c.message.content.as_deref()).unwrap_or("");
-        let calls = first.and_then(|c| c.message.tool_calls.as_deref()).unwrap_or(&[]);
-        let mut parts = parts.iter();
-        if !content::truncate(text, max).is_empty() {
-            let part = parts.next().unwrap();
-            prop_assert_eq!(part["type"].as_str(), Some("text"));
-            is_cut_of(part["content"].as_str().unwrap(), text, max)?;
+        let output = output.as_array().unwrap();
+        prop_assert_eq!(output.len(), expected.choices.len());
+        let budget = (max / expected.choices.len().max(1)).clamp(256.min(max), max);
+        for (message, choice) in output.iter().zip(&expected.choices) {
+            prop_assert_eq!(message["role"].as_str(), Some("assistant"));
+            let finish = choice.finish_reason.as_ref().map(|r| serde_json::to_value(r).unwrap());
+            prop_assert_eq!(&message["finish_reason"], finish.as_ref().unwrap_or(&serde_json::Value::Null));
+            let text = choice.message.content.as_deref().unwrap_or("");
+            let calls = choice.message.tool_calls.as_deref().unwrap_or(&[]);
+            let mut parts = message["parts"].as_array().unwrap().iter();
+            if !content::truncate(text, budget).is_empty() {
+                let part = parts.next().unwrap();
+                prop_assert_eq!(part["type"].as_str(), Some("text"));
+                is_cut_of(part["content"].as_str().unwrap(), text, budget)?;
+            }
+            for call in calls {
+                let part = parts.next().unwrap();
+                let (id, name, arguments) = call_parts(call);
+                prop_assert_eq!(part["type"].as_str(), Some("tool_call"));
+                prop_assert_eq!(part["id"].as_str(), Some(id));
+                prop_assert_eq!(part["name"].as_str(), Some(name));
+                is_cut_of(part["arguments"].as_str().unwrap(), arguments, budget)?;
+            }
+            prop_assert!(parts.next().is_none());
         }
-        for call in calls {
-            let part = parts.next().unwrap();
-            let (id, name, arguments) = call_parts(call);
-            prop_assert_eq!(part["type"].as_str(), Some("tool_call"));
-            prop_assert_eq!(part["id"].as_str(), Some(id));
-            prop_assert_eq!(part["name"].as_str(), Some(name));
-            is_cut_of(part["arguments"].as_str().unwrap(), arguments, max)?;
-        }
-        prop_assert!(parts.next().is_none());
+        let calls = expected
+            .choices
+            .first()
+            .and_then(|c| c.message.tool_calls.as_deref())
+            .unwrap_or(&[]);
         if !calls.is_empty() {
             let names: Vec<&str> = calls.iter().map(|c| call_parts(c).1).collect();
             prop_assert_eq!(strings_attr(chat, attr::OPENAI_RESPONSE_TOOL_CALL_NAMES), Some(names.iter().map(|s| s.to_string()).collect()));
@@ -877,12 +889,22 @@ fn streams_served_to_the_client_are_recorded_faithfully() {
             .collect();
         if let Some(output) = str_attr(chat, attr::GEN_AI_OUTPUT_MESSAGES) {
             let output: serde_json::Value = serde_json::from_str(output).unwrap();
+            // One message per choice index seen, texts cut to an equal share of the limit.
+            let seen = items
+                .iter()
+                .flat_map(|c| &c.choices)
+                .map(|c| c.index as usize + 1)
+                .filter(|&n| n <= 129)
+                .max()
+                .unwrap_or(0);
+            prop_assert_eq!(output.as_array().map(Vec::len), Some(seen));
+            let budget = (max / seen.max(1)).clamp(256.min(max), max);
             if let Some(part) = output[0]["parts"].as_array().and_then(|p| p.first())
                 && part["type"] == "text"
             {
-                is_cut_of(part["content"].as_str().unwrap(), &full, max)?;
+                is_cut_of(part["content"].as_str().unwrap(), &full, budget)?;
             } else {
-                prop_assert!(content::truncate(&full, max).is_empty());
+                prop_assert!(content::truncate(&full, budget).is_empty());
             }
         }
         if annotated {

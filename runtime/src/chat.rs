@@ -5,8 +5,9 @@ use std::sync::Arc;
 
 use async_openai::error::OpenAIError;
 use async_openai::types::chat::{
-    ChatCompletionMessageToolCalls, CompletionUsage, CreateChatCompletionRequest,
-    CreateChatCompletionResponse, FinishReason, ResponseFormat, ServiceTier, StopConfiguration,
+    ChatChoice, ChatCompletionMessageToolCallChunk, ChatCompletionMessageToolCalls,
+    CompletionUsage, CreateChatCompletionRequest, CreateChatCompletionResponse, FinishReason,
+    ResponseFormat, ServiceTier, StopConfiguration,
 };
 use opentelemetry::trace::{SpanBuilder, SpanKind, Status, TraceContextExt, Tracer as _};
 use opentelemetry::{Array, Context, KeyValue, StringValue, Value};
@@ -180,6 +181,105 @@ pub(crate) struct ToolCall {
     pub(crate) arguments_full: bool,
 }
 
+/// Tool calls above this index of a streamed choice are ignored (a bogus index must not
+/// allocate).
+pub(crate) const MAX_TOOL_CALL_INDEX: usize = 128;
+
+/// What one choice of an answer said: its text, cut to the content limit, and its tool calls.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct ChoiceOutput {
+    /// The text, cut to the content limit (a true prefix).
+    pub(crate) text: String,
+    /// The text's length before cutting.
+    pub(crate) text_len: usize,
+    /// The text reached the limit while streaming: nothing more is kept.
+    pub(crate) text_full: bool,
+    pub(crate) tool_calls: Vec<ToolCall>,
+}
+
+impl ChoiceOutput {
+    /// A whole choice; its text is copied only when `keep_text`.
+    fn from_choice(choice: &ChatChoice, keep_text: bool) -> Self {
+        let text = choice.message.content.as_deref().unwrap_or("");
+        let tool_calls = choice
+            .message
+            .tool_calls
+            .iter()
+            .flatten()
+            .map(|call| match call {
+                ChatCompletionMessageToolCalls::Function(f) => ToolCall {
+                    id: f.id.clone(),
+                    name: f.function.name.clone(),
+                    arguments: f.function.arguments.clone(),
+                    arguments_full: false,
+                },
+                ChatCompletionMessageToolCalls::Custom(c) => ToolCall {
+                    id: c.id.clone(),
+                    name: c.custom_tool.name.clone(),
+                    arguments: c.custom_tool.input.clone(),
+                    arguments_full: false,
+                },
+            })
+            .collect();
+        ChoiceOutput {
+            text: if keep_text {
+                content::truncate(text, content::max_length()).to_owned()
+            } else {
+                String::new()
+            },
+            text_len: text.len(),
+            text_full: false,
+            tool_calls,
+        }
+    }
+
+    /// Appends a streamed piece of text, keeping at most `max` bytes in all (a true prefix).
+    pub(crate) fn push_text(&mut self, text: &str, max: usize) {
+        self.text_len += text.len();
+        if !self.text_full {
+            let room = max.saturating_sub(self.text.len());
+            let kept = content::truncate(text, room);
+            self.text.push_str(kept);
+            self.text_full = kept.len() < text.len();
+        }
+    }
+
+    /// Merges a streamed tool-call delta, keeping at most `max` bytes of its arguments.
+    pub(crate) fn push_tool_call(
+        &mut self,
+        delta: &ChatCompletionMessageToolCallChunk,
+        max: usize,
+    ) {
+        let i = delta.index as usize;
+        if i > MAX_TOOL_CALL_INDEX {
+            return;
+        }
+        if self.tool_calls.len() <= i {
+            self.tool_calls.resize(i + 1, ToolCall::default());
+        }
+        let call = &mut self.tool_calls[i];
+        if let Some(id) = &delta.id {
+            call.id.clone_from(id);
+        }
+        if let Some(function) = &delta.function {
+            // Some providers repeat the name in every delta: keep the first.
+            if let Some(name) = &function.name
+                && call.name.is_empty()
+            {
+                call.name.clone_from(name);
+            }
+            if let Some(arguments) = &function.arguments
+                && !call.arguments_full
+            {
+                let room = max.saturating_sub(call.arguments.len());
+                let kept = content::truncate(arguments, room);
+                call.arguments.push_str(kept);
+                call.arguments_full = kept.len() < arguments.len();
+            }
+        }
+    }
+}
+
 /// What is known about an answer, from a whole completion or accumulated from a stream.
 #[derive(Debug, Default)]
 pub(crate) struct ResponseFacts {
@@ -191,12 +291,10 @@ pub(crate) struct ResponseFacts {
     /// One per choice, by index (`None` until the choice finishes).
     pub(crate) finish_reasons: Vec<Option<&'static str>>,
     pub(crate) usage: Option<CompletionUsage>,
-    /// The first choice's text, cut to the content limit.
-    pub(crate) text: String,
-    /// The first choice's text length before cutting.
-    pub(crate) text_len: usize,
-    /// The first choice's tool calls.
-    pub(crate) tool_calls: Vec<ToolCall>,
+    /// What each choice said, by index: the first always (its text only when content is
+    /// captured, for a whole completion), the others only when content is captured (they are
+    /// recorded in `gen_ai.output.messages` only).
+    pub(crate) choices: Vec<ChoiceOutput>,
 }
 
 impl ResponseFacts {
@@ -205,32 +303,12 @@ impl ResponseFacts {
         response: &CreateChatCompletionResponse,
         capture_content: bool,
     ) -> Self {
-        let first = response.choices.first();
-        let content = first
-            .and_then(|c| c.message.content.as_deref())
-            .unwrap_or("");
-        let tool_calls = first
-            .and_then(|c| c.message.tool_calls.as_ref())
-            .map(|calls| {
-                calls
-                    .iter()
-                    .map(|call| match call {
-                        ChatCompletionMessageToolCalls::Function(f) => ToolCall {
-                            id: f.id.clone(),
-                            name: f.function.name.clone(),
-                            arguments: f.function.arguments.clone(),
-                            arguments_full: false,
-                        },
-                        ChatCompletionMessageToolCalls::Custom(c) => ToolCall {
-                            id: c.id.clone(),
-                            name: c.custom_tool.name.clone(),
-                            arguments: c.custom_tool.input.clone(),
-                            arguments_full: false,
-                        },
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
+        let choices = response
+            .choices
+            .iter()
+            .take(if capture_content { usize::MAX } else { 1 })
+            .map(|choice| ChoiceOutput::from_choice(choice, capture_content))
+            .collect();
         ResponseFacts {
             id: Some(Arc::from(response.id.as_str())),
             model: Some(Arc::from(response.model.as_str())),
@@ -244,20 +322,34 @@ impl ResponseFacts {
                 .map(|c| c.finish_reason.as_ref().map(finish_reason))
                 .collect(),
             usage: response.usage.clone(),
-            text: if capture_content {
-                content::truncate(content, content::max_length()).to_owned()
-            } else {
-                String::new()
-            },
-            text_len: content.len(),
-            tool_calls,
+            choices,
         }
+    }
+
+    /// What the first choice said (nothing when there is no choice).
+    pub(crate) fn first(&self) -> &ChoiceOutput {
+        static NOTHING: ChoiceOutput = ChoiceOutput {
+            text: String::new(),
+            text_len: 0,
+            text_full: false,
+            tool_calls: Vec::new(),
+        };
+        self.choices.first().unwrap_or(&NOTHING)
+    }
+
+    /// What choice `index` said, created empty if needed.
+    pub(crate) fn choice_mut(&mut self, index: usize) -> &mut ChoiceOutput {
+        if self.choices.len() <= index {
+            self.choices.resize(index + 1, ChoiceOutput::default());
+        }
+        &mut self.choices[index]
     }
 
     /// A readable one-line summary of the tool calls: `get_weather({"location":"Paris"})`.
     pub(crate) fn tool_call_summary(&self) -> String {
         crate::record::tool_call_summary(
-            self.tool_calls
+            self.first()
+                .tool_calls
                 .iter()
                 .map(|call| (call.name.as_str(), call.arguments.as_str())),
         )
@@ -361,14 +453,13 @@ pub(crate) fn record_response(cx: &Context, settings: &Settings, facts: &Respons
             ));
         }
     }
-    if !facts.tool_calls.is_empty() {
-        let names = facts
-            .tool_calls
+    let tool_calls = &facts.first().tool_calls;
+    if !tool_calls.is_empty() {
+        let names = tool_calls
             .iter()
             .map(|c| StringValue::from(c.name.clone()))
             .collect();
-        let ids = facts
-            .tool_calls
+        let ids = tool_calls
             .iter()
             .map(|c| StringValue::from(c.id.clone()))
             .collect();
@@ -458,21 +549,30 @@ fn cut(text: &str, max: usize) -> &str {
     content::truncate(text, max)
 }
 
-/// The answer in the GenAI conventions' JSON shape: `[{role, parts, finish_reason}]`.
+/// The answer in the GenAI conventions' JSON shape: one `{role, parts, finish_reason}` message
+/// per choice, each text and arguments cut to an equal share of the content limit.
 pub(crate) fn output_messages_json(facts: &ResponseFacts) -> String {
-    let max = content::max_length();
-    let mut parts = Vec::new();
-    if !facts.text.is_empty() {
-        parts.push(json!({ "type": "text", "content": facts.text }));
-    }
-    for call in &facts.tool_calls {
-        parts.push(json!({
-            "type": "tool_call",
-            "id": call.id,
-            "name": call.name,
-            "arguments": cut(&call.arguments, max),
-        }));
-    }
-    let finish = facts.finish_reasons.first().copied().flatten();
-    json!([{ "role": "assistant", "parts": parts, "finish_reason": finish }]).to_string()
+    let max = content::per_message_budget(facts.choices.len());
+    let messages: Vec<_> = facts
+        .choices
+        .iter()
+        .enumerate()
+        .map(|(index, choice)| {
+            let mut parts = Vec::new();
+            if !choice.text.is_empty() {
+                parts.push(json!({ "type": "text", "content": cut(&choice.text, max) }));
+            }
+            for call in &choice.tool_calls {
+                parts.push(json!({
+                    "type": "tool_call",
+                    "id": call.id,
+                    "name": call.name,
+                    "arguments": cut(&call.arguments, max),
+                }));
+            }
+            let finish = facts.finish_reasons.get(index).copied().flatten();
+            json!({ "role": "assistant", "parts": parts, "finish_reason": finish })
+        })
+        .collect();
+    serde_json::Value::Array(messages).to_string()
 }

@@ -2,7 +2,7 @@
 //!
 //! A library never calls these: it leaves the choice of exporter to the application.
 //!
-//! ```no_run
+//! ```
 //! let _telemetry = traced_chat::init::console(); // flushed and shut down when dropped
 //! // … traced work …
 //! ```

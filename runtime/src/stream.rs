@@ -13,7 +13,7 @@ use crate::record::{RecordResponse, Recorder};
 use {
     crate::{
         attributes as attr,
-        chat::{self, ResponseFacts, ToolCall},
+        chat::{self, ResponseFacts},
         client::Settings,
         content,
         span::OwnedSpan,
@@ -57,8 +57,6 @@ struct StreamState {
     metric_attributes: Vec<KeyValue>,
     facts: ResponseFacts,
     max_text: usize,
-    /// The text reached the limit: nothing more is kept, so the kept text stays a prefix.
-    text_full: bool,
     /// The first error the stream yielded (async-openai goes on after a chunk that does not
     /// decode): its `error.type` and message.
     error: Option<(std::borrow::Cow<'static, str>, String)>,
@@ -87,7 +85,6 @@ impl TracedChatStream {
                 metric_attributes,
                 facts: ResponseFacts::default(),
                 max_text: content::max_length(),
-                text_full: false,
                 error: None,
             })),
             fn_spans: Mutex::new(Vec::new()),
@@ -248,46 +245,16 @@ impl StreamState {
                 }
                 facts.finish_reasons[index] = Some(chat::finish_reason(reason));
             }
-            if index != 0 {
+            // The first choice always; the others only for `gen_ai.output.messages`.
+            if index != 0 && !self.settings.capture_content() {
                 continue;
             }
+            let output = facts.choice_mut(index);
             if let Some(text) = &choice.delta.content {
-                facts.text_len += text.len();
-                if !self.text_full {
-                    let room = self.max_text.saturating_sub(facts.text.len());
-                    let kept = content::truncate(text, room);
-                    facts.text.push_str(kept);
-                    self.text_full = kept.len() < text.len();
-                }
+                output.push_text(text, self.max_text);
             }
             for delta in choice.delta.tool_calls.iter().flatten() {
-                let i = delta.index as usize;
-                if i > MAX_INDEX {
-                    continue;
-                }
-                if facts.tool_calls.len() <= i {
-                    facts.tool_calls.resize(i + 1, ToolCall::default());
-                }
-                let call = &mut facts.tool_calls[i];
-                if let Some(id) = &delta.id {
-                    call.id.clone_from(id);
-                }
-                if let Some(function) = &delta.function {
-                    // Some providers repeat the name in every delta: keep the first.
-                    if let Some(name) = &function.name
-                        && call.name.is_empty()
-                    {
-                        call.name.clone_from(name);
-                    }
-                    if let Some(arguments) = &function.arguments
-                        && !call.arguments_full
-                    {
-                        let room = self.max_text.saturating_sub(call.arguments.len());
-                        let kept = content::truncate(arguments, room);
-                        call.arguments.push_str(kept);
-                        call.arguments_full = kept.len() < arguments.len();
-                    }
-                }
+                output.push_tool_call(delta, self.max_text);
             }
         }
     }
@@ -335,11 +302,12 @@ impl StreamState {
 #[cfg(feature = "otel")]
 fn record_fn_response(facts: &ResponseFacts, cx: &Context) {
     let recorder = Recorder::new(cx);
-    if facts.text_len == 0 && !facts.tool_calls.is_empty() {
+    let first = facts.first();
+    if first.text_len == 0 && !first.tool_calls.is_empty() {
         recorder.response(&facts.tool_call_summary());
     } else {
         // The text was cut as it arrived; record the kept part with the full length.
-        recorder.response_with_length(&facts.text, facts.text_len);
+        recorder.response_with_length(&first.text, first.text_len);
     }
 }
 

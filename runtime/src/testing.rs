@@ -3,10 +3,10 @@
 //!
 //! Enable the `testing` feature (usually in `[dev-dependencies]`).
 //!
-//! ```no_run
+//! ```
 //! use traced_chat::testing::{MockOpenAI, SpanCapture};
 //!
-//! # async fn demo() {
+//! # #[tokio::main] async fn main() {
 //! let mock = MockOpenAI::start().await;          // a real HTTP server on 127.0.0.1
 //! let client = mock.client();                   // a TracedClient pointed at it
 //! let capture = SpanCapture::install();         // global SDK provider, in-memory exporter
