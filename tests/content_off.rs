@@ -4,6 +4,7 @@
 
 use async_openai::error::OpenAIError;
 use async_openai::types::chat::{
+    ChatCompletionRequestMessage, ChatCompletionRequestSystemMessage,
     ChatCompletionRequestUserMessage, CreateChatCompletionRequest, CreateChatCompletionRequestArgs,
 };
 use futures_util::StreamExt as _;
@@ -46,6 +47,11 @@ async fn streamed(client: &TracedClient, prompt: &str) -> Result<TracedChatStrea
 #[traced_chat]
 fn echo(prompt: &str) -> String {
     prompt.repeat(2)
+}
+
+#[traced_chat(prompt = messages, skip(response))]
+fn by_messages(messages: Vec<ChatCompletionRequestMessage>) -> usize {
+    messages.len()
 }
 
 #[test]
@@ -160,6 +166,18 @@ fn global_switch_and_truncation() {
     assert_eq!(
         attribute(span, attr::OPENAI_PROMPT_LENGTH),
         Some(&Value::I64(13))
+    );
+    // A message list as the prompt: its texts' length only.
+    let messages: Vec<ChatCompletionRequestMessage> = vec![
+        ChatCompletionRequestSystemMessage::from("You are terse.").into(),
+        ChatCompletionRequestUserMessage::from("secret question").into(),
+    ];
+    let (_, spans) = capture.trace_sync("test", || by_messages(messages));
+    let span = spans.one("by_messages");
+    assert!(attribute(span, attr::OPENAI_PROMPT).is_none());
+    assert_eq!(
+        attribute(span, attr::OPENAI_PROMPT_LENGTH),
+        Some(&Value::I64(29))
     );
     let client = traced_chat::TracedClient::builder()
         .capture_content(true)

@@ -263,13 +263,20 @@ impl RecordPrompt for String {
 ///
 /// The JSON stays valid: instead of cutting the whole string, each message's text is cut to an
 /// equal share of the limit (at least 256 bytes), and `openai.prompt.length` is the total length
-/// of the messages' texts before cutting.
+/// of the messages' texts before cutting. With content off, only that length is recorded.
 impl RecordPrompt for [ChatCompletionRequestMessage] {
     fn record_prompt(&self, recorder: &Recorder<'_>) {
-        if recorder.is_recording() && crate::content::enabled() {
+        if !recorder.is_recording() {
+            return;
+        }
+        if crate::content::enabled() {
             let share = crate::content::per_message_budget(self.len());
             let (json, text_len) = compact_messages(self, share);
             recorder.prompt_json(&json, text_len);
+        } else {
+            // Content off: the length of the texts only, as for a text prompt.
+            let (_, text_len) = compact_messages(self, 0);
+            recorder.prompt_with_length("", text_len);
         }
     }
 }
