@@ -18,8 +18,10 @@
 //!   the stream was dropped before its end, and has status ERROR when an error item was yielded;
 //! - the recorded text (`gen_ai.output.messages` on the chat span, `openai.response` on the
 //!   function's span) is the concatenated `delta.content` of choice 0 cut to the content limit on
-//!   a character boundary (so a prefix, within the limit); `openai.response.length` is the full
-//!   length; JSON attributes parse; token counts and lengths are non-negative.
+//!   a character boundary (so a prefix, within the limit); with several choices, one output
+//!   message per choice, each text a prefix within the limit and at least an equal share of it;
+//!   `openai.response.length` is the full length; JSON attributes parse; token counts and
+//!   lengths are non-negative; the usage and response id are those of the chunks.
 #![no_main]
 
 use std::convert::Infallible;
@@ -63,6 +65,12 @@ impl Served {
     /// A `200 text/event-stream` response with the body, in frames of the chosen size.
     fn response(&self) -> reqwest::Response {
         let (body, frame) = self.0.lock().unwrap().clone();
+        // At most 64 frames: byte-by-byte delivery of a 4 KiB body costs more than it finds.
+        let frame = if frame == 0 {
+            0
+        } else {
+            frame.max(body.len().div_ceil(64))
+        };
         let frames: Vec<Result<http_body::Frame<Bytes>, Infallible>> = if frame == 0 {
             vec![Ok(http_body::Frame::data(body))]
         } else {
@@ -93,6 +101,8 @@ struct Fixture {
     served: Served,
     traced: TracedClient,
     plain: Client<OpenAIConfig>,
+    /// `SSE_STREAM_DEBUG` set: print what each input did.
+    debug: bool,
 }
 
 fn config() -> OpenAIConfig {
@@ -148,6 +158,7 @@ fn fixture() -> &'static Fixture {
             served,
             traced,
             plain,
+            debug: std::env::var_os("SSE_STREAM_DEBUG").is_some(),
         }
     })
 }
@@ -204,9 +215,20 @@ fn int_attr(span: &SpanData, key: &str) -> Option<i64> {
 /// `kept` is `full` cut to `max` bytes on a character boundary.
 #[track_caller]
 fn assert_cut(what: &str, kept: &str, full: &str, max: usize) {
-    assert!(kept.len() <= max, "{what}: {} bytes > limit {max}", kept.len());
-    assert!(full.starts_with(kept), "{what}: {kept:?} is not a prefix of {full:?}");
-    assert_eq!(kept, content::truncate(full, max), "{what}: cut at the wrong place (limit {max})");
+    assert!(
+        kept.len() <= max,
+        "{what}: {} bytes > limit {max}",
+        kept.len()
+    );
+    assert!(
+        full.starts_with(kept),
+        "{what}: {kept:?} is not a prefix of {full:?}"
+    );
+    assert_eq!(
+        kept,
+        content::truncate(full, max),
+        "{what}: cut at the wrong place (limit {max})"
+    );
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -216,7 +238,11 @@ fuzz_target!(|data: &[u8]| {
     let annotated = h & 8 != 0;
     let frame = FRAME_SIZES[((h >> 4) % FRAME_SIZES.len() as u64) as usize];
     // One input in four: read 0-3 items, then drop the stream.
-    let read = if (h >> 8) & 3 == 0 { ((h >> 10) & 3) as usize } else { usize::MAX };
+    let read = if (h >> 8) & 3 == 0 {
+        ((h >> 10) & 3) as usize
+    } else {
+        usize::MAX
+    };
     content::set_max_length(max);
     f.served.set(Bytes::copy_from_slice(data), frame);
 
@@ -273,11 +299,31 @@ fuzz_target!(|data: &[u8]| {
     let exported = f.exporter.get_finished_spans().unwrap_or_default();
     f.exporter.reset();
 
+    if f.debug {
+        eprintln!(
+            "limit {max}, annotated {annotated}, frames of {frame}, read {read}, ended {ended}: \
+             {} items ({} chunks), spans {:?}",
+            items.len(),
+            chunks.len(),
+            spans.iter().map(|s| s.name.as_ref()).collect::<Vec<_>>(),
+        );
+        for span in spans.iter() {
+            eprintln!("  {}: {:?} {:?}", span.name, span.status, span.attributes);
+        }
+    }
+
     // The caller gets exactly async-openai's items.
     if ended {
-        assert_eq!(items, expected, "the traced stream yields async-openai's items");
+        assert_eq!(
+            items, expected,
+            "the traced stream yields async-openai's items"
+        );
     } else {
-        assert_eq!(items[..], expected[..items.len()], "the traced stream yields async-openai's items");
+        assert_eq!(
+            items[..],
+            expected[..items.len()],
+            "the traced stream yields async-openai's items"
+        );
     }
 
     // Every span ended exactly once, and was exported.
@@ -293,17 +339,27 @@ fuzz_target!(|data: &[u8]| {
             let key = kv.key.as_str();
             match &kv.value {
                 Value::I64(v)
-                    if key.ends_with("tokens") || key.ends_with(".length") || key.ends_with(".created") =>
+                    if key.ends_with("tokens")
+                        || key.ends_with(".length")
+                        || key.ends_with(".created") =>
                 {
                     assert!(*v >= 0, "{key} = {v}")
                 }
-                Value::String(s) if key == attr::GEN_AI_OUTPUT_MESSAGES || key == attr::GEN_AI_INPUT_MESSAGES => {
-                    assert!(serde_json::from_str::<serde_json::Value>(s.as_str()).is_ok(), "{key} is not JSON: {s}")
+                Value::String(s)
+                    if key == attr::GEN_AI_OUTPUT_MESSAGES
+                        || key == attr::GEN_AI_INPUT_MESSAGES =>
+                {
+                    assert!(
+                        serde_json::from_str::<serde_json::Value>(s.as_str()).is_ok(),
+                        "{key} is not JSON: {s}"
+                    )
                 }
                 Value::F64(v) if key == attr::GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK => {
                     assert!(v.is_finite() && *v >= 0.0, "{key} = {v}")
                 }
-                Value::Array(Array::String(v)) => assert!(v.len() <= 129, "{key}: {} values", v.len()),
+                Value::Array(Array::String(v)) => {
+                    assert!(v.len() <= 129, "{key}: {} values", v.len())
+                }
                 _ => {}
             }
         }
@@ -319,33 +375,84 @@ fuzz_target!(|data: &[u8]| {
         "ERROR status iff an error was yielded: {:?}",
         chat.status
     );
-    let first_chunk = chat.events.iter().any(|e| e.name == attr::EVENT_FIRST_CHUNK);
-    assert_eq!(first_chunk, !chunks.is_empty(), "a first-chunk event iff a chunk arrived");
+    let first_chunk = chat
+        .events
+        .iter()
+        .any(|e| e.name == attr::EVENT_FIRST_CHUNK);
+    assert_eq!(
+        first_chunk,
+        !chunks.is_empty(),
+        "a first-chunk event iff a chunk arrived"
+    );
 
-    // The text: choice 0's deltas, cut to the limit.
-    let full: String = chunks
+    // The texts: each choice's deltas, cut to the limit (choice 0) or to at least an equal
+    // share of it (one message per choice when there are several).
+    let text_of = |index: u32| -> String {
+        chunks
+            .iter()
+            .flat_map(|c| &c.choices)
+            .filter(|c| c.index == index)
+            .filter_map(|c| c.delta.content.as_deref())
+            .collect()
+    };
+    let full = text_of(0);
+    let choices = chunks
         .iter()
         .flat_map(|c| &c.choices)
-        .filter(|c| c.index == 0)
-        .filter_map(|c| c.delta.content.as_deref())
-        .collect();
-    let output: serde_json::Value =
-        serde_json::from_str(str_attr(chat, attr::GEN_AI_OUTPUT_MESSAGES).expect("output messages"))
-            .unwrap();
-    let first = &output[0]["parts"][0];
-    let recorded = if first["type"] == "text" { first["content"].as_str().unwrap() } else { "" };
-    assert_cut("gen_ai.output.messages", recorded, &full, max);
+        .map(|c| c.index)
+        .filter(|&i| i <= 128)
+        .max()
+        .map_or(0, |i| i as usize + 1);
+    let output: serde_json::Value = serde_json::from_str(
+        str_attr(chat, attr::GEN_AI_OUTPUT_MESSAGES).expect("output messages"),
+    )
+    .unwrap();
+    let messages = output.as_array().expect("output messages are an array");
+    assert_eq!(messages.len(), choices, "one output message per choice");
+    for (index, message) in messages.iter().enumerate() {
+        let first = &message["parts"][0];
+        let recorded = if first["type"] == "text" {
+            first["content"].as_str().unwrap()
+        } else {
+            ""
+        };
+        let text = text_of(index as u32);
+        if choices == 1 {
+            assert_cut("gen_ai.output.messages", recorded, &text, max);
+        } else {
+            assert!(
+                recorded.len() <= max,
+                "choice {index}: {} bytes > limit {max}",
+                recorded.len()
+            );
+            assert!(
+                text.starts_with(recorded),
+                "choice {index}: {recorded:?} is not a prefix of {text:?}"
+            );
+            let share = content::truncate(&text, max / choices);
+            assert!(
+                recorded.len() >= share.len(),
+                "choice {index}: cut below an equal share"
+            );
+        }
+    }
     let usage = chunks.iter().rev().find_map(|c| c.usage.as_ref());
     assert_eq!(
         int_attr(chat, attr::GEN_AI_USAGE_INPUT_TOKENS),
         usage.map(|u| i64::from(u.prompt_tokens))
     );
-    let first_id = chunks.iter().map(|c| c.id.as_str()).find(|id| !id.is_empty());
+    let first_id = chunks
+        .iter()
+        .map(|c| c.id.as_str())
+        .find(|id| !id.is_empty());
     assert_eq!(str_attr(chat, attr::GEN_AI_RESPONSE_ID), first_id);
 
     if annotated {
         let func = spans.one("ask_stream");
-        assert_eq!(spans.parent_of(chat).map(|s| s.name.as_ref()), Some("ask_stream"));
+        assert_eq!(
+            spans.parent_of(chat).map(|s| s.name.as_ref()),
+            Some("ask_stream")
+        );
         let tool_calls = chunks
             .iter()
             .flat_map(|c| &c.choices)
