@@ -103,46 +103,35 @@ impl TelemetryGuard {
             let deadline = std::time::Instant::now() + timeout;
             // Spans and metrics shut down side by side, each on a thread of its own, each with
             // the whole timeout; the caller waits for both until the deadline, never longer.
+            type Job = Box<dyn FnOnce() -> opentelemetry_sdk::error::OTelSdkResult + Send>;
+            let jobs: [(&'static str, Option<Job>); 2] = [
+                (
+                    "spans",
+                    provider.map(|p| Box::new(move || p.shutdown_with_timeout(timeout)) as Job),
+                ),
+                (
+                    "metrics",
+                    meter_provider
+                        .map(|p| Box::new(move || p.shutdown_with_timeout(timeout)) as Job),
+                ),
+            ];
             let (done, finished) = std::sync::mpsc::channel::<Option<String>>();
             let mut pending = 0;
             let mut failures = Vec::new();
-            let mut shut_down =
-                |what: &str, work: Box<dyn FnOnce() -> Result<(), String> + Send>| {
-                    let done = done.clone();
-                    let what_owned = what.to_owned();
-                    let spawned = std::thread::Builder::new()
-                        .name(format!("traced-chat-shutdown-{what}"))
-                        .spawn(move || {
-                            let failure =
-                                work().err().map(|error| format!("{what_owned}: {error}"));
-                            let _ = done.send(failure);
-                        });
-                    match spawned {
-                        Ok(_) => pending += 1,
-                        Err(error) => {
-                            failures.push(format!("{what}: no thread to shut down on: {error}"))
-                        }
+            for (what, job) in jobs {
+                let Some(job) = job else { continue };
+                let done = done.clone();
+                let spawned = std::thread::Builder::new()
+                    .name(format!("traced-chat-shutdown-{what}"))
+                    .spawn(move || {
+                        let _ = done.send(job().err().map(|error| format!("{what}: {error}")));
+                    });
+                match spawned {
+                    Ok(_) => pending += 1,
+                    Err(error) => {
+                        failures.push(format!("{what}: no thread to shut down on: {error}"))
                     }
-                };
-            if let Some(provider) = provider {
-                shut_down(
-                    "spans",
-                    Box::new(move || {
-                        provider
-                            .shutdown_with_timeout(timeout)
-                            .map_err(|e| e.to_string())
-                    }),
-                );
-            }
-            if let Some(meter_provider) = meter_provider {
-                shut_down(
-                    "metrics",
-                    Box::new(move || {
-                        meter_provider
-                            .shutdown_with_timeout(timeout)
-                            .map_err(|e| e.to_string())
-                    }),
-                );
+                }
             }
             for _ in 0..pending {
                 let left = deadline.saturating_duration_since(std::time::Instant::now());
