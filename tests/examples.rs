@@ -5,8 +5,10 @@
 //! feature); run the whole `cargo test`, or a stale binary from another feature set is run.
 
 use std::io::Read as _;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
+
+mod common;
 
 /// What an example printed, and how long it took.
 struct Run {
@@ -22,29 +24,13 @@ struct Run {
 /// Runs an example with no OpenAI key and no `OTEL_*`/`TRACED_CHAT_*` variable from the
 /// surrounding environment, plus `env`; fails if it exits unsuccessfully or runs past `limit`.
 fn run_example(name: &str, args: &[&str], env: &[(&str, &str)], limit: Duration) -> Run {
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().unwrap().parent().unwrap().join("examples");
-    let bin = dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        bin.exists(),
-        "cargo test builds the examples: {} missing",
-        bin.display()
-    );
-    let mut command = Command::new(&bin);
+    let mut command = common::example_command(name);
     command
         .args(args)
-        .env_remove("OPENAI_API_KEY")
-        .env_remove("OPENAI_BASE_URL")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for (key, _) in std::env::vars_os() {
-        let key = key.to_string_lossy();
-        if key.starts_with("OTEL_") || key.starts_with("TRACED_CHAT_") {
-            command.env_remove(&*key);
-        }
-    }
-    command.envs(env.iter().copied());
+        .stderr(Stdio::piped())
+        .envs(env.iter().copied());
 
     let started = Instant::now();
     let mut child = command.spawn().unwrap();
@@ -210,23 +196,11 @@ fn library_feature_traces_the_library_under_the_application() {
 #[cfg(feature = "otlp")]
 mod otlp {
     use super::*;
-    use wiremock::matchers::{method, path};
-    use wiremock::{Mock, MockServer, ResponseTemplate};
-
-    fn contains(body: &[u8], needle: &str) -> bool {
-        body.windows(needle.len()).any(|w| w == needle.as_bytes())
-    }
+    use common::contains;
 
     #[tokio::test(flavor = "multi_thread")]
     async fn otlp_example_sends_its_trace_to_the_collector() {
-        let collector = MockServer::start().await;
-        for signal in ["/v1/traces", "/v1/metrics"] {
-            Mock::given(method("POST"))
-                .and(path(signal))
-                .respond_with(ResponseTemplate::new(200))
-                .mount(&collector)
-                .await;
-        }
+        let collector = common::otlp_receiver().await;
         let endpoint = collector.uri();
         let run = tokio::task::spawn_blocking(move || {
             run_example(

@@ -2,10 +2,11 @@
 //! `OTEL_EXPORTER_OTLP_ENDPOINT` variable, with the service name, resource attributes and headers
 //! of the other standard variables (own process: it installs global providers).
 
+use common::contains;
 use traced_chat::testing::MockOpenAI;
 use traced_chat::traced_chat;
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+
+mod common;
 
 #[traced_chat(name = "otlp-test-span")]
 async fn ask(client: &traced_chat::TracedClient, prompt: &str) -> Option<String> {
@@ -30,14 +31,7 @@ async fn ask(client: &traced_chat::TracedClient, prompt: &str) -> Option<String>
 
 #[tokio::test(flavor = "multi_thread")]
 async fn otlp_setup_exports_spans_and_metrics() {
-    let collector = MockServer::start().await;
-    for signal in ["/v1/traces", "/v1/metrics"] {
-        Mock::given(method("POST"))
-            .and(path(signal))
-            .respond_with(ResponseTemplate::new(200))
-            .mount(&collector)
-            .await;
-    }
+    let collector = common::otlp_receiver().await;
     // SAFETY of the test: this process has one test, which sets the variable before any thread
     // reads it.
     unsafe {
@@ -69,8 +63,6 @@ async fn otlp_setup_exports_spans_and_metrics() {
         .collect();
     assert!(!traces.is_empty(), "spans exported");
     assert!(!metrics.is_empty(), "metrics exported");
-    let contains =
-        |body: &[u8], needle: &str| body.windows(needle.len()).any(|w| w == needle.as_bytes());
     assert!(traces.iter().any(|r| contains(&r.body, "otlp-test-span")));
     assert!(traces.iter().any(|r| contains(&r.body, "HTTP POST")));
     assert!(
@@ -98,13 +90,7 @@ async fn otlp_setup_exports_spans_and_metrics() {
     // OTEL_EXPORTER_OTLP_COMPRESSION=gzip compresses what is sent; OTEL_METRICS_EXPORTER=none
     // (for backends that take traces only) sends no metrics.
     collector.reset().await;
-    for signal in ["/v1/traces", "/v1/metrics"] {
-        Mock::given(method("POST"))
-            .and(path(signal))
-            .respond_with(ResponseTemplate::new(200))
-            .mount(&collector)
-            .await;
-    }
+    common::mount_otlp(&collector).await;
     // SAFETY of the test: as above; the previous providers are shut down.
     unsafe {
         std::env::set_var("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip");

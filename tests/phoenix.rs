@@ -29,10 +29,11 @@
 #![cfg(feature = "otlp")]
 
 use std::collections::HashMap;
-use std::process::Command;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
+
+mod common;
 
 const LIFE: &str = "What is the meaning of life in a short sentence?";
 const DEATH: &str = "What is the meaning of death in a long paragraph?";
@@ -74,24 +75,9 @@ fn phoenix_url() -> String {
 /// Runs the quickstart example offline (embedded mock OpenAI server), exporting over OTLP/HTTP to
 /// `endpoint` with `project` as its Phoenix project and service name. Returns its stderr.
 fn run_quickstart(endpoint: &str, project: &str) -> String {
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().unwrap().parent().unwrap().join("examples");
-    let bin = dir.join(format!("quickstart{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        bin.exists(),
-        "cargo test builds the examples: {} missing",
-        bin.display()
-    );
-    let mut command = Command::new(&bin);
     // None of the caller's OpenTelemetry settings: only ours.
-    for (name, _) in std::env::vars_os() {
-        if name.to_string_lossy().starts_with("OTEL_") {
-            command.env_remove(&name);
-        }
-    }
+    let mut command = common::example_command("quickstart");
     command
-        .env_remove("OPENAI_API_KEY")
-        .env_remove("OPENAI_BASE_URL")
         .env("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint)
         .env("OTEL_SERVICE_NAME", project)
         // Phoenix takes traces only (it answers 405 to metrics), as the README says to set.

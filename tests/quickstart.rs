@@ -1,33 +1,15 @@
 //! Runs the quickstart example binary (built by this same `cargo test`) offline and checks what
 //! it prints: the seed's 7 spans with the feature on, no span at all with it off.
 
-use std::process::Command;
+mod common;
 
 fn run_quickstart() -> (String, String) {
     run_example("quickstart")
 }
 
-/// Runs an example offline. The examples are built by the same `cargo test` run (a stale binary
-/// from another feature set would be run otherwise: run the whole `cargo test`).
+/// Runs an example offline, exporting to the console (see `common::example_command`).
 fn run_example(name: &str) -> (String, String) {
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().unwrap().parent().unwrap().join("examples");
-    let bin = dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        bin.exists(),
-        "cargo test builds the examples: {} missing",
-        bin.display()
-    );
-    let out = Command::new(bin)
-        .env_remove("OPENAI_API_KEY")
-        .env_remove("OPENAI_BASE_URL")
-        // The examples pick their exporter from the environment: the console here.
-        .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
-        .env_remove("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
-        .env_remove("OTEL_TRACES_EXPORTER")
-        .env_remove("OTEL_SDK_DISABLED")
-        .output()
-        .unwrap();
+    let out = common::example_command(name).output().unwrap();
     assert!(
         out.status.success(),
         "quickstart failed: {}",

@@ -5,12 +5,14 @@
 //! that crossed the wire: zero hits. With capture on, the key is still absent (and every text is
 //! found, which shows the search looks where the content would be).
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
+use common::contains;
 use traced_chat::testing::{MockOpenAI, fixtures};
 use wiremock::matchers::{body_string_contains, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
+
+mod common;
 
 const API_KEY: &str = "sk-tracedchat-known-test-key-5f3a9c1e7b2d4086";
 
@@ -27,24 +29,6 @@ fn examples() -> Vec<String> {
     names.sort();
     assert!(names.len() >= 4, "examples found: {names:?}");
     names
-}
-
-/// An example binary built by this same `cargo test` run.
-fn binary(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let bin = exe
-        .parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .join("examples")
-        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        bin.exists(),
-        "cargo test builds the examples: {} missing",
-        bin.display()
-    );
-    bin
 }
 
 /// The API server the examples talk to "online": the mock's answers, plus the stream and the
@@ -74,31 +58,12 @@ async fn api() -> MockOpenAI {
     mock
 }
 
-async fn receiver() -> MockServer {
-    let receiver = MockServer::start().await;
-    for signal in ["/v1/traces", "/v1/metrics"] {
-        Mock::given(method("POST"))
-            .and(path(signal))
-            .respond_with(ResponseTemplate::new(200))
-            .mount(&receiver)
-            .await;
-    }
-    receiver
-}
-
 /// Runs every example against `api`, exporting to `receiver`; returns what the examples printed.
 fn run_examples(api: &MockOpenAI, receiver: &MockServer, capture: bool) -> String {
     let mut printed = String::new();
     for name in examples() {
-        let mut command = Command::new(binary(&name));
         // None of the caller's telemetry or content settings: only ours.
-        for (variable, _) in std::env::vars_os() {
-            let variable_name = variable.to_string_lossy();
-            if variable_name.starts_with("OTEL_") || variable_name.starts_with("TRACED_CHAT_") {
-                command.env_remove(&variable);
-            }
-        }
-        let out = command
+        let out = common::example_command(&name)
             .env("OPENAI_API_KEY", API_KEY)
             .env("OPENAI_BASE_URL", api.base_url())
             .env("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.uri())
@@ -169,12 +134,6 @@ async fn wire_texts(api: &MockOpenAI) -> Vec<String> {
     texts
 }
 
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack
-        .windows(needle.len())
-        .any(|window| window == needle)
-}
-
 fn contains_ignore_case(haystack: &[u8], needle: &str) -> bool {
     let needle = needle.to_ascii_lowercase();
     haystack
@@ -225,7 +184,7 @@ async fn no_key_and_with_capture_off_no_content_leaves_the_process() {
     let api = api().await;
 
     // Capture off.
-    let off = receiver().await;
+    let off = common::otlp_receiver().await;
     let printed = run_examples(&api, &off, false);
     let bytes = exported(&off).await;
     let texts = wire_texts(&api).await;
@@ -262,7 +221,7 @@ async fn no_key_and_with_capture_off_no_content_leaves_the_process() {
     assert!(!printed.contains(API_KEY), "an example printed the key");
 
     // Capture on: the content is there, the key still is not.
-    let on = receiver().await;
+    let on = common::otlp_receiver().await;
     run_examples(&api, &on, true);
     let bytes = exported(&on).await;
     assert!(
