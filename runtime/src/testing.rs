@@ -265,23 +265,34 @@ impl SpanCapture {
     /// Runs `work` inside a new root span named `root` and returns its output with every span of
     /// that trace that has ended, the root included.
     pub async fn trace<F: Future>(&self, root: &'static str, work: F) -> (F::Output, Spans) {
-        let cx = self.root_context(root);
-        let trace_id = cx.span().span_context().trace_id();
-        let output = work.with_context(cx.clone()).await;
-        cx.span().end();
+        let (output, trace_id) = self.in_root(root, work).await;
         (output, self.spans_of(trace_id))
     }
 
     /// As [`trace`](Self::trace), for synchronous work.
     pub fn trace_sync<R>(&self, root: &'static str, work: impl FnOnce() -> R) -> (R, Spans) {
+        let (output, trace_id) = self.in_root_sync(root, work);
+        (output, self.spans_of(trace_id))
+    }
+
+    /// Runs `work` inside a new root span named `root`, ended after it; returns the output and
+    /// the trace's id.
+    async fn in_root<F: Future>(&self, root: &'static str, work: F) -> (F::Output, TraceId) {
         let cx = self.root_context(root);
-        let trace_id = cx.span().span_context().trace_id();
+        let output = work.with_context(cx.clone()).await;
+        cx.span().end();
+        (output, cx.span().span_context().trace_id())
+    }
+
+    /// As [`in_root`](Self::in_root), for synchronous work.
+    fn in_root_sync<R>(&self, root: &'static str, work: impl FnOnce() -> R) -> (R, TraceId) {
+        let cx = self.root_context(root);
         let output = {
             let _guard = cx.clone().attach();
             work()
         };
         cx.span().end();
-        (output, self.spans_of(trace_id))
+        (output, cx.span().span_context().trace_id())
     }
 
     fn root_context(&self, root: &'static str) -> Context {
@@ -309,10 +320,7 @@ impl SpanCapture {
         root: &'static str,
         work: F,
     ) -> (F::Output, Spans, Lifecycle) {
-        let cx = self.root_context(root);
-        let trace_id = cx.span().span_context().trace_id();
-        let output = work.with_context(cx.clone()).await;
-        cx.span().end();
+        let (output, trace_id) = self.in_root(root, work).await;
         let (spans, lifecycle) = self.ledger.forget(trace_id);
         (output, spans, lifecycle)
     }
@@ -323,13 +331,7 @@ impl SpanCapture {
         root: &'static str,
         work: impl FnOnce() -> R,
     ) -> (R, Spans, Lifecycle) {
-        let cx = self.root_context(root);
-        let trace_id = cx.span().span_context().trace_id();
-        let output = {
-            let _guard = cx.clone().attach();
-            work()
-        };
-        cx.span().end();
+        let (output, trace_id) = self.in_root_sync(root, work);
         let (spans, lifecycle) = self.ledger.forget(trace_id);
         (output, spans, lifecycle)
     }
