@@ -181,9 +181,9 @@ pub(crate) struct ToolCall {
     pub(crate) arguments_full: bool,
 }
 
-/// Tool calls above this index of a streamed choice are ignored (a bogus index must not
+/// Streamed choices and tool calls above this index are ignored (a bogus index must not
 /// allocate).
-pub(crate) const MAX_TOOL_CALL_INDEX: usize = 128;
+pub(crate) const MAX_INDEX: usize = 128;
 
 /// What one choice of an answer said: its text, cut to the content limit, and its tool calls.
 #[derive(Debug, Default, Clone)]
@@ -251,7 +251,7 @@ impl ChoiceOutput {
         max: usize,
     ) {
         let i = delta.index as usize;
-        if i > MAX_TOOL_CALL_INDEX {
+        if i > MAX_INDEX {
             return;
         }
         if self.tool_calls.len() <= i {

@@ -62,10 +62,6 @@ struct StreamState {
     error: Option<(std::borrow::Cow<'static, str>, String)>,
 }
 
-/// Choices and tool calls above this index are ignored (a bogus index must not allocate).
-#[cfg(feature = "otel")]
-const MAX_INDEX: usize = 128;
-
 impl TracedChatStream {
     #[cfg(feature = "otel")]
     pub(crate) fn new(
@@ -236,7 +232,7 @@ impl StreamState {
         }
         for choice in &chunk.choices {
             let index = choice.index as usize;
-            if index > MAX_INDEX {
+            if index > chat::MAX_INDEX {
                 continue;
             }
             if let Some(reason) = &choice.finish_reason {
