@@ -34,7 +34,7 @@ use async_openai::error::OpenAIError;
 use async_openai::types::chat::{
     ChatCompletionRequestUserMessage, CreateChatCompletionRequestArgs, CreateChatCompletionResponse,
 };
-use traced_chat::testing::MockOpenAI;
+use traced_chat::testing::{MockOpenAI, fixtures};
 use traced_chat::{TracedClient, traced_chat};
 
 const DEFAULT_ENDPOINT: &str = "http://localhost:4318";
@@ -94,6 +94,9 @@ fn main() -> Result<(), Box<dyn Error>> {
             TracedClient::new()
         } else {
             mock = MockOpenAI::start().await;
+            // The second question gets a long answer.
+            mock.answer_when("meaning of death", 200, fixtures::CHAT_COMPLETION_LONG)
+                .await;
             mock.client()
         };
         run(&client).await

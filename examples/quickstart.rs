@@ -1,4 +1,4 @@
-//! The seed program: a `main` span and two calls of an annotated prompt function.
+//! The quickstart: a `main` span and two calls of an annotated prompt function.
 //!
 //! Prints the trace (every span as JSON) on stdout and the two answers on stderr. Offline it talks
 //! to an embedded mock OpenAI server; with `OPENAI_API_KEY` set it talks to `OPENAI_BASE_URL`
@@ -15,7 +15,7 @@ use async_openai::types::chat::{
     ChatCompletionRequestSystemMessage, ChatCompletionRequestUserMessage,
     CreateChatCompletionRequestArgs, CreateChatCompletionResponse,
 };
-use traced_chat::testing::MockOpenAI;
+use traced_chat::testing::{MockOpenAI, fixtures};
 use traced_chat::{TracedClient, traced_chat};
 
 /// One question to the model, in its own span holding its prompt and its answer.
@@ -36,7 +36,7 @@ async fn call(
     client.chat().create(request).await
 }
 
-/// The seed's `main` span around both calls.
+/// The `main` span around both calls.
 #[traced_chat(name = "main", skip(prompt))]
 async fn ask_both(client: &TracedClient) -> Result<(), OpenAIError> {
     for prompt in [
@@ -60,6 +60,9 @@ async fn main() -> Result<(), Box<dyn Error>> {
         TracedClient::new()
     } else {
         mock = MockOpenAI::start().await;
+        // The second question gets a long answer.
+        mock.answer_when("meaning of death", 200, fixtures::CHAT_COMPLETION_LONG)
+            .await;
         eprintln!(
             "OPENAI_API_KEY is not set: using the embedded mock server at {}\n",
             mock.base_url()

@@ -3,4 +3,17 @@
 #![deny(missing_docs, unreachable_pub, missing_debug_implementations)]
 
 pub use traced_chat_macros::traced_chat;
-pub use traced_chat_runtime::*;
+
+#[cfg(feature = "testing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
+pub use traced_chat_runtime::testing;
+#[cfg(feature = "otel")]
+#[cfg_attr(docsrs, doc(cfg(feature = "otel")))]
+pub use traced_chat_runtime::{ConsoleExporter, ConsoleMetricExporter, INSTRUMENTATION_NAME};
+pub use traced_chat_runtime::{
+    RecordPrompt, RecordResponse, Recorder, Semconv, TracedChat, TracedChatStream, TracedClient,
+    TracedClientBuilder, attributes, content, error, init,
+};
+
+#[doc(hidden)]
+pub use traced_chat_runtime::__private;

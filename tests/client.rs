@@ -70,7 +70,7 @@ async fn default_records_both_vocabularies_on_one_span() {
         result.unwrap();
         let span = chat_span(&spans);
         assert_eq!(span.name, "openai.ChatCompletion.create");
-        // Seed names.
+        // Legacy OpenAI names.
         assert_eq!(str_attr(span, attr::OPENAI_CREATE_MODEL), "gpt-3.5-turbo");
         assert_eq!(
             attribute(span, attr::OPENAI_CREATE_TEMPERATURE),
@@ -162,7 +162,7 @@ async fn seed_only_has_no_genai_attributes() {
     let mock = MockOpenAI::start().await;
     let client = TracedClient::builder()
         .config(mock.config())
-        .semconv(Semconv::Seed)
+        .semconv(Semconv::Legacy)
         .build();
     let (result, spans) = traced(client.chat().create(request("gpt-3.5-turbo"))).await;
     result.unwrap();
@@ -722,7 +722,7 @@ async fn no_secret_in_any_exported_byte_with_content_on() {
     let resource = opentelemetry_sdk::Resource::builder().build();
     for span in spans.iter() {
         for text in [
-            traced_chat::span_to_json(span, &resource),
+            traced_chat::testing::span_to_json(span, &resource),
             format!("{span:?}"),
         ] {
             assert!(!text.contains(TEST_API_KEY), "API key in {}", span.name);

@@ -778,7 +778,7 @@ async fn url_credentials_never_reach_a_span_on_errors() {
         assert!(spans.len() >= 3);
         for span in spans.iter() {
             for text in [
-                traced_chat::span_to_json(span, &resource),
+                traced_chat::testing::span_to_json(span, &resource),
                 format!("{span:?}"),
             ] {
                 assert!(

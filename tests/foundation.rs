@@ -1,4 +1,4 @@
-//! The seed's trace end to end: `#[traced_chat]` + `TracedClient` against a real local HTTP
+//! The quickstart's trace end to end: `#[traced_chat]` + `TracedClient` against a real local HTTP
 //! server, exported through a real SDK pipeline (in-memory exporter).
 #![cfg(feature = "otel")]
 
@@ -37,7 +37,7 @@ async fn call(
 }
 
 #[traced_chat(name = "main", skip(prompt))]
-async fn seed_main(client: &TracedClient) -> Result<(), OpenAIError> {
+async fn quickstart_main(client: &TracedClient) -> Result<(), OpenAIError> {
     call(client, LIFE).await?;
     call(client, DEATH).await?;
     Ok(())
@@ -51,24 +51,26 @@ fn content_of(fixture: &str) -> String {
         .to_owned()
 }
 
-async fn run_seed() -> (MockOpenAI, Spans) {
+async fn run_quickstart() -> (MockOpenAI, Spans) {
     let mock = MockOpenAI::start().await;
+    mock.answer_when("meaning of death", 200, fixtures::CHAT_COMPLETION_LONG)
+        .await;
     let client = mock.client();
     let capture = SpanCapture::install();
-    let (result, spans) = capture.trace("test", seed_main(&client)).await;
+    let (result, spans) = capture.trace("test", quickstart_main(&client)).await;
     result.expect("both calls succeed");
     (mock, spans)
 }
 
 #[tokio::test]
-async fn seed_trace_has_seven_spans_in_one_tree() {
-    let (_mock, spans) = run_seed().await;
+async fn quickstart_trace_has_seven_spans_in_one_tree() {
+    let (_mock, spans) = run_quickstart().await;
     let root = spans.one("test");
     let main = spans.one("main");
     assert_eq!(
         spans.len(),
         8,
-        "test root + the seed's 7 spans: {:?}",
+        "test root + the quickstart's 7 spans: {:?}",
         spans.iter().map(|s| &s.name).collect::<Vec<_>>()
     );
     assert_eq!(main.parent_span_id, root.span_context.span_id());
@@ -160,7 +162,7 @@ async fn seed_trace_has_seven_spans_in_one_tree() {
 
 #[tokio::test]
 async fn server_receives_the_http_span_as_traceparent() {
-    let (mock, spans) = run_seed().await;
+    let (mock, spans) = run_quickstart().await;
     let requests = mock.received_requests().await;
     assert_eq!(requests.len(), 2);
     let https = spans.named("HTTP POST");
@@ -181,7 +183,7 @@ async fn server_receives_the_http_span_as_traceparent() {
 
 #[tokio::test]
 async fn no_api_key_in_any_exported_byte() {
-    let (mock, spans) = run_seed().await;
+    let (mock, spans) = run_quickstart().await;
     // The key did reach the server, so it was there to leak.
     let requests = mock.received_requests().await;
     let auth = requests[0]
@@ -193,7 +195,7 @@ async fn no_api_key_in_any_exported_byte() {
     assert_eq!(auth, format!("Bearer {TEST_API_KEY}"));
     let resource = opentelemetry_sdk::Resource::builder().build();
     for span in spans.iter() {
-        let json = traced_chat::span_to_json(span, &resource);
+        let json = traced_chat::testing::span_to_json(span, &resource);
         let debug = format!("{span:?}");
         for text in [&json, &debug] {
             assert!(

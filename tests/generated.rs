@@ -1,5 +1,5 @@
 //! Generated inputs (proptest, about 10,000 cases in all) through every public path that records:
-//! `content::truncate`, prompts recorded by `#[traced_chat]` (text written piece by piece, request
+//! `traced_chat::testing::truncate`, prompts recorded by `#[traced_chat]` (text written piece by piece, request
 //! messages as JSON), responses returned by `#[traced_chat]` functions, and whole answers and
 //! streamed chunks served to `TracedClient` through an in-process transport. Inputs include empty
 //! choices, null content, missing usage, huge and multi-byte strings, odd floats, tool calls and
@@ -355,7 +355,7 @@ fn well_formed(spans: &Spans, life: &Lifecycle) -> Result<(), TestCaseError> {
                 _ => {}
             }
         }
-        let json = traced_chat::span_to_json(span, &resource);
+        let json = traced_chat::testing::span_to_json(span, &resource);
         prop_assert!(
             serde_json::from_str::<serde_json::Value>(&json).is_ok(),
             "console JSON of {} does not parse",
@@ -464,7 +464,7 @@ fn check_fn_response(
 #[test]
 fn truncate_keeps_a_maximal_prefix_on_a_char_boundary() {
     proptest!(config(3_000), |(text in text(), max in prop_oneof![0usize..64, 0usize..100_000])| {
-        is_cut_of(content::truncate(&text, max), &text, max)?;
+        is_cut_of(traced_chat::testing::truncate(&text, max), &text, max)?;
     });
 }
 
@@ -522,7 +522,12 @@ fn message_texts(message: &ChatCompletionRequestMessage) -> (Vec<String>, Vec<St
         .map(|calls| {
             calls
                 .iter()
-                .map(|c| c["function"]["arguments"].as_str().unwrap_or("").to_owned())
+                .map(|c| match c["type"].as_str() {
+                    // A custom tool's input is its arguments.
+                    Some("custom") => c["custom_tool"]["input"].as_str().unwrap_or(""),
+                    _ => c["function"]["arguments"].as_str().unwrap_or(""),
+                })
+                .map(str::to_owned)
                 .collect()
         })
         .unwrap_or_default();
@@ -552,7 +557,7 @@ fn message_prompts_are_valid_json_cut_per_message() {
             total += contents.iter().chain(&arguments).map(String::len).sum::<usize>();
             if let Some(text) = recorded["content"].as_str() {
                 let expected: Vec<&str> =
-                    contents.iter().map(|c| content::truncate(c, share)).collect();
+                    contents.iter().map(|c| traced_chat::testing::truncate(c, share)).collect();
                 prop_assert_eq!(text, expected.join("\n"));
             }
             if let Some(calls) = recorded["tool_calls"].as_array() {
@@ -622,7 +627,7 @@ fn returned_errors_are_recorded_short_and_never_panic() {
         };
         prop_assert!(description.len() <= 512);
         if let Some(text) = &error {
-            let cut = content::truncate(text, 512);
+            let cut = traced_chat::testing::truncate(text, 512);
             // The description is the text cut, with anything like an API key masked.
             if !cut.contains("sk-") {
                 prop_assert_eq!(description.as_ref(), cut);
@@ -795,7 +800,7 @@ fn answers_served_to_the_client_are_recorded_faithfully() {
             let text = choice.message.content.as_deref().unwrap_or("");
             let calls = choice.message.tool_calls.as_deref().unwrap_or(&[]);
             let mut parts = message["parts"].as_array().unwrap().iter();
-            if !content::truncate(text, budget).is_empty() {
+            if !traced_chat::testing::truncate(text, budget).is_empty() {
                 let part = parts.next().unwrap();
                 prop_assert_eq!(part["type"].as_str(), Some("text"));
                 is_cut_of(part["content"].as_str().unwrap(), text, budget)?;
@@ -889,22 +894,25 @@ fn streams_served_to_the_client_are_recorded_faithfully() {
             .collect();
         if let Some(output) = str_attr(chat, attr::GEN_AI_OUTPUT_MESSAGES) {
             let output: serde_json::Value = serde_json::from_str(output).unwrap();
-            // One message per choice index seen, texts cut to an equal share of the limit.
-            let seen = items
-                .iter()
-                .flat_map(|c| &c.choices)
-                .map(|c| c.index as usize + 1)
-                .filter(|&n| n <= 129)
-                .max()
-                .unwrap_or(0);
+            // One message per choice index that arrived (the first 128 distinct ones, no
+            // placeholder for the others), in index order, texts cut to an equal share of the
+            // limit.
+            let mut arrived: Vec<u32> = Vec::new();
+            for index in items.iter().flat_map(|c| &c.choices).map(|c| c.index) {
+                if !arrived.contains(&index) && arrived.len() < 128 {
+                    arrived.push(index);
+                }
+            }
+            let seen = arrived.len();
             prop_assert_eq!(output.as_array().map(Vec::len), Some(seen));
             let budget = (max / seen.max(1)).clamp(256.min(max), max);
-            if let Some(part) = output[0]["parts"].as_array().and_then(|p| p.first())
+            if arrived.contains(&0)
+                && let Some(part) = output[0]["parts"].as_array().and_then(|p| p.first())
                 && part["type"] == "text"
             {
                 is_cut_of(part["content"].as_str().unwrap(), &full, budget)?;
             } else {
-                prop_assert!(content::truncate(&full, budget).is_empty());
+                prop_assert!(traced_chat::testing::truncate(&full, budget).is_empty());
             }
         }
         if annotated {
@@ -928,21 +936,35 @@ fn streams_served_to_the_client_are_recorded_faithfully() {
         );
         // Tool calls: bounded, each name one that was sent for its index, arguments cut.
         if let Some(names) = strings_attr(chat, attr::OPENAI_RESPONSE_TOOL_CALL_NAMES) {
-            prop_assert!(names.len() <= 129, "indices are capped: {}", names.len());
-            for (i, name) in names.iter().enumerate() {
+            prop_assert!(names.len() <= 128, "tool calls are capped: {}", names.len());
+            // One per tool-call index that arrived (the first 128), in index order.
+            let mut indices: Vec<u32> = Vec::new();
+            let deltas = items
+                .iter()
+                .flat_map(|c| &c.choices)
+                .filter(|c| c.index == 0)
+                .flat_map(|c| c.delta.tool_calls.iter().flatten());
+            for delta in deltas {
+                if !indices.contains(&delta.index) && indices.len() < 128 {
+                    indices.push(delta.index);
+                }
+            }
+            indices.sort_unstable();
+            prop_assert_eq!(names.len(), indices.len());
+            for (name, i) in names.iter().zip(indices) {
                 let sent: Vec<&str> = items
                     .iter()
                     .flat_map(|c| &c.choices)
                     .filter(|c| c.index == 0)
                     .flat_map(|c| c.delta.tool_calls.iter().flatten())
-                    .filter(|t| t.index as usize == i)
+                    .filter(|t| t.index == i)
                     .filter_map(|t| t.function.as_ref()?.name.as_deref())
                     .collect();
                 prop_assert!(name.is_empty() || sent.contains(&name.as_str()), "{name:?} not sent for {i}");
             }
         }
         if let Some(reasons) = strings_attr(chat, attr::GEN_AI_RESPONSE_FINISH_REASONS) {
-            prop_assert!(reasons.len() <= 129);
+            prop_assert!(reasons.len() <= 128);
         }
     });
 }

@@ -1,5 +1,5 @@
 //! Runs the quickstart example binary (built by this same `cargo test`) offline and checks what
-//! it prints: the seed's 7 spans with the feature on, no span at all with it off.
+//! it prints: the quickstart's 7 spans with the feature on, no span at all with it off.
 
 mod common;
 
@@ -87,7 +87,7 @@ fn quickstart_prints_the_seed_trace_or_nothing() {
         assert_eq!(spans[i - 1]["attributes"]["openai.create.max_tokens"], 500);
         assert_eq!(spans[i - 2]["attributes"]["http.status_code"], 200);
     }
-    // The seed's shape, field by field.
+    // The console exporter's shape, field by field.
     let keys: Vec<&String> = main.as_object().unwrap().keys().collect();
     for key in [
         "name",

@@ -31,10 +31,13 @@ fn examples() -> Vec<String> {
     names
 }
 
-/// The API server the examples talk to "online": the mock's answers, plus the stream and the
-/// tool call for the requests that ask for them.
+/// The API server the examples talk to "online": the mock's answers, the long answer for the
+/// quickstart's second question, plus the stream and the tool call for the requests that ask for
+/// them.
 async fn api() -> MockOpenAI {
     let mock = MockOpenAI::start().await;
+    mock.answer_when("meaning of death", 200, fixtures::CHAT_COMPLETION_LONG)
+        .await;
     for (needle, body, content_type) in [
         (
             "\"stream\":true",

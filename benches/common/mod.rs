@@ -82,13 +82,13 @@ pub fn traced_client(body: &'static str, content_type: &'static str) -> TracedCl
         .build()
 }
 
-/// The same spans and attributes as the hand-written floor: the seed's vocabulary only, no
+/// The same spans and attributes as the hand-written floor: the legacy OpenAI attribute names only, no
 /// metrics, no `traceparent`.
 pub fn bare_client(body: &'static str, content_type: &'static str) -> TracedClient {
     TracedClient::builder()
         .config(config())
         .transport(transport(body, content_type))
-        .semconv(traced_chat::Semconv::Seed)
+        .semconv(traced_chat::Semconv::Legacy)
         .metrics(false)
         .propagate_trace_context(false)
         .build()

@@ -226,7 +226,7 @@ fn assert_cut(what: &str, kept: &str, full: &str, max: usize) {
     );
     assert_eq!(
         kept,
-        content::truncate(full, max),
+        traced_chat::testing::truncate(full, max),
         "{what}: cut at the wrong place (limit {max})"
     );
 }
@@ -429,7 +429,7 @@ fuzz_target!(|data: &[u8]| {
                 text.starts_with(recorded),
                 "choice {index}: {recorded:?} is not a prefix of {text:?}"
             );
-            let share = content::truncate(&text, max / choices);
+            let share = traced_chat::testing::truncate(&text, max / choices);
             assert!(
                 recorded.len() >= share.len(),
                 "choice {index}: cut below an equal share"

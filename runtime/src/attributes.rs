@@ -1,7 +1,8 @@
 //! Names of every attribute, event and metric traced-chat records, in one place.
 //!
-//! The seed vocabulary (`openai.*`) comes from the Python story this crate reproduces; the HTTP
-//! names follow the [OpenTelemetry HTTP semantic conventions]
+//! The legacy OpenAI attribute names (`openai.*`) are the ones early OpenAI instrumentations
+//! used, kept so that existing dashboards keep working; the GenAI names follow the OpenTelemetry
+//! GenAI semantic conventions; the HTTP names follow the [OpenTelemetry HTTP semantic conventions]
 //! (both the legacy `http.method`/`http.url`/`http.status_code` and the current names).
 //!
 //! [OpenTelemetry HTTP semantic conventions]: https://opentelemetry.io/docs/specs/semconv/http/http-spans/
@@ -13,7 +14,7 @@ pub const OPENAI_RESPONSE: &str = "openai.response";
 /// Number of choices in the answer a `#[traced_chat]` function returned (only when more than one).
 pub const OPENAI_RESPONSE_CHOICE_COUNT: &str = "openai.response.choice_count";
 
-/// Span name of the client span of a chat completion (the seed's name).
+/// Span name of the client span of a chat completion (legacy name).
 pub const SPAN_CHAT_COMPLETION_CREATE: &str = "openai.ChatCompletion.create";
 /// Span name of one HTTP attempt.
 pub const SPAN_HTTP_POST: &str = "HTTP POST";
@@ -35,11 +36,11 @@ pub const OPENAI_USAGE_COMPLETION_TOKENS: &str = "openai.usage.completion_tokens
 /// Total tokens, as reported by the server.
 pub const OPENAI_USAGE_TOTAL_TOKENS: &str = "openai.usage.total_tokens";
 
-/// HTTP method, legacy name (the seed's).
+/// HTTP method, legacy name.
 pub const HTTP_METHOD: &str = "http.method";
-/// Full request URL, legacy name (the seed's).
+/// Full request URL, legacy name.
 pub const HTTP_URL: &str = "http.url";
-/// HTTP response status, legacy name (the seed's).
+/// HTTP response status, legacy name.
 pub const HTTP_STATUS_CODE: &str = "http.status_code";
 /// HTTP method, [current name](https://opentelemetry.io/docs/specs/semconv/registry/attributes/http/).
 pub const HTTP_REQUEST_METHOD: &str = "http.request.method";
@@ -53,6 +54,15 @@ pub const HTTP_RESPONSE_STATUS_CODE: &str = "http.response.status_code";
 pub const ERROR_TYPE: &str = "error.type";
 /// Set to `true` on a span whose future or stream was dropped before it finished.
 pub const TRACED_CHAT_CANCELLED: &str = "traced_chat.cancelled";
+/// Number of choices the answer had, recorded on the client span when more than
+/// [`max_items`](crate::content::max_items) arrived (the others are not recorded).
+pub const TRACED_CHAT_RESPONSE_CHOICE_COUNT: &str = "traced_chat.response.choice_count";
+/// Number of tool calls the answer's choices had, recorded on the client span when some were not
+/// recorded (more than [`max_items`](crate::content::max_items) in a choice).
+pub const TRACED_CHAT_RESPONSE_TOOL_CALL_COUNT: &str = "traced_chat.response.tool_call_count";
+/// Set to `true` on a span some of whose variable-size attributes were left out or cut to keep
+/// within [`max_span_content`](crate::content::max_span_content).
+pub const TRACED_CHAT_CONTENT_TRUNCATED: &str = "traced_chat.content.truncated";
 
 /// The W3C trace-context header injected into each HTTP attempt.
 pub const TRACEPARENT_HEADER: &str = "traceparent";
@@ -164,3 +174,11 @@ pub const ENV_SEMCONV_STABILITY_OPT_IN: &str = "OTEL_SEMCONV_STABILITY_OPT_IN";
 pub const ENV_CAPTURE_MESSAGE_CONTENT: &str = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT";
 /// Environment variable setting the maximum bytes of any recorded text (default 16 KiB).
 pub const ENV_MAX_CONTENT_LENGTH: &str = "TRACED_CHAT_MAX_CONTENT_LENGTH";
+/// Environment variable setting the maximum bytes of a recorded identifier or name (default 256).
+pub const ENV_MAX_ID_LENGTH: &str = "TRACED_CHAT_MAX_ID_LENGTH";
+/// Environment variable setting how many choices, and tool calls per choice, are recorded
+/// (default 128).
+pub const ENV_MAX_ITEMS: &str = "TRACED_CHAT_MAX_ITEMS";
+/// Environment variable setting the byte budget of one span's variable-size attributes
+/// (default 64 KiB).
+pub const ENV_MAX_SPAN_CONTENT: &str = "TRACED_CHAT_MAX_SPAN_CONTENT";

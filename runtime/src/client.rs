@@ -1,202 +1,23 @@
 //! [`TracedClient`]: an async-openai client whose chat completions are traced.
 
 use std::borrow::Cow;
-#[cfg(feature = "otel")]
 use std::sync::Arc;
 
 use async_openai::Client;
-#[cfg(feature = "otel")]
-use async_openai::config::Config as _;
-use async_openai::config::OpenAIConfig;
+use async_openai::config::{Config as _, OpenAIConfig};
 use async_openai::error::OpenAIError;
 use async_openai::types::chat::{CreateChatCompletionRequest, CreateChatCompletionResponse};
 
-#[cfg(feature = "otel")]
-use opentelemetry::{KeyValue, trace::FutureExt as _};
-
+use crate::backend::{self, Settings};
+use crate::config::{ClientOptions, Semconv};
 use crate::stream::TracedChatStream;
 use crate::transport::Transport;
-#[cfg(feature = "otel")]
-use crate::{attributes as attr, chat, metrics::Metrics, span::OwnedSpan};
-
-/// Which attribute vocabulary the chat span uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[non_exhaustive]
-pub enum Semconv {
-    /// The seed's `openai.*` attributes and the GenAI conventions' `gen_ai.*` ones on one span
-    /// named `openai.ChatCompletion.create` (the default).
-    #[default]
-    Both,
-    /// The GenAI semantic conventions only, span named `chat {gen_ai.request.model}`
-    /// (what `OTEL_SEMCONV_STABILITY_OPT_IN=gen_ai_latest_experimental` selects).
-    GenAi,
-    /// The seed's attributes only.
-    Seed,
-}
-
-impl Semconv {
-    /// The default: [`Semconv::GenAi`] when `OTEL_SEMCONV_STABILITY_OPT_IN` lists
-    /// `gen_ai_latest_experimental`, else [`Semconv::Both`].
-    pub fn from_env() -> Self {
-        let opt_in =
-            std::env::var(crate::attributes::ENV_SEMCONV_STABILITY_OPT_IN).unwrap_or_default();
-        if opt_in
-            .split(',')
-            .any(|v| v.trim() == "gen_ai_latest_experimental")
-        {
-            Semconv::GenAi
-        } else {
-            Semconv::Both
-        }
-    }
-
-    /// Whether the seed's `openai.*` attributes are recorded.
-    pub fn seed(self) -> bool {
-        matches!(self, Semconv::Both | Semconv::Seed)
-    }
-
-    /// Whether the GenAI conventions' attributes are recorded.
-    pub fn genai(self) -> bool {
-        matches!(self, Semconv::Both | Semconv::GenAi)
-    }
-}
-
-/// How a client records, fixed when it is built.
-#[cfg(feature = "otel")]
-#[derive(Debug)]
-pub(crate) struct Settings {
-    pub(crate) semconv: Semconv,
-    pub(crate) capture_content: bool,
-    pub(crate) provider_name: Cow<'static, str>,
-    pub(crate) server_address: Option<Arc<str>>,
-    pub(crate) server_port: Option<i64>,
-    pub(crate) include_usage: bool,
-    /// The instruments, unless metrics are off.
-    pub(crate) metrics: Option<Metrics>,
-    /// The metric attributes every request shares (all but the model).
-    metric_base: Vec<KeyValue>,
-}
-
-#[cfg(feature = "otel")]
-impl Settings {
-    /// The attributes every metric of a request carries.
-    /// Whether message content is recorded now: the client's choice, unless content capture was
-    /// turned off for the process since.
-    pub(crate) fn capture_content(&self) -> bool {
-        self.capture_content && crate::content::enabled()
-    }
-
-    /// The attributes of a request's metrics (empty, without allocating, when metrics are off).
-    pub(crate) fn metric_attributes(&self, request_model: &Arc<str>) -> Vec<KeyValue> {
-        if self.metrics.is_none() {
-            return Vec::new();
-        }
-        let mut attributes = Vec::with_capacity(self.metric_base.len() + 3);
-        attributes.extend_from_slice(&self.metric_base);
-        attributes.push(KeyValue::new(
-            attr::GEN_AI_REQUEST_MODEL,
-            request_model.clone(),
-        ));
-        attributes
-    }
-
-    /// Marks the chat span failed and records the failed operation's duration.
-    pub(crate) fn record_failure(
-        &self,
-        cx: &opentelemetry::Context,
-        metric_attributes: Vec<KeyValue>,
-        started: std::time::Instant,
-        error: &OpenAIError,
-    ) {
-        chat::record_error(cx, error);
-        self.record_operation(
-            metric_attributes,
-            None,
-            Some(&crate::error::error_type(error)),
-            started.elapsed(),
-            None,
-        );
-    }
-
-    /// Records the end of an operation, if metrics are on.
-    pub(crate) fn record_operation(
-        &self,
-        attributes: Vec<KeyValue>,
-        response_model: Option<Arc<str>>,
-        error_type: Option<&str>,
-        duration: std::time::Duration,
-        usage: Option<&async_openai::types::chat::CompletionUsage>,
-    ) {
-        if let Some(metrics) = &self.metrics {
-            metrics.record_operation(attributes, response_model, error_type, duration, usage);
-        }
-    }
-
-    fn new(
-        semconv: Semconv,
-        capture_content: bool,
-        provider_name: Cow<'static, str>,
-        api_base: &str,
-        include_usage: bool,
-        metrics: bool,
-    ) -> Self {
-        let url = reqwest::Url::parse(api_base).ok();
-        let server_address: Option<Arc<str>> =
-            url.as_ref().and_then(|u| u.host_str().map(Arc::from));
-        let server_port = url
-            .as_ref()
-            .and_then(|u| u.port_or_known_default())
-            .map(i64::from);
-        let mut metric_base = vec![
-            KeyValue::new(attr::GEN_AI_OPERATION_NAME, attr::GEN_AI_OPERATION_CHAT),
-            KeyValue::new(attr::GEN_AI_PROVIDER_NAME, provider_name.clone()),
-        ];
-        if let Some(address) = &server_address {
-            metric_base.push(KeyValue::new(attr::SERVER_ADDRESS, address.clone()));
-        }
-        if let Some(port) = server_port {
-            metric_base.push(KeyValue::new(attr::SERVER_PORT, port));
-        }
-        Settings {
-            semconv,
-            capture_content,
-            provider_name,
-            server_address,
-            server_port,
-            include_usage,
-            metrics: metrics.then(Metrics::new),
-            metric_base,
-        }
-    }
-}
-
-/// Records the duration of a chat call (or of a stream's request) whose future is dropped before
-/// it finishes, with `error.type` = `cancelled` (its span is marked cancelled by `OwnedSpan`).
-#[cfg(feature = "otel")]
-struct CancelledMetric<'a> {
-    settings: &'a Settings,
-    model: &'a Arc<str>,
-    started: std::time::Instant,
-}
-
-#[cfg(feature = "otel")]
-impl Drop for CancelledMetric<'_> {
-    fn drop(&mut self) {
-        self.settings.record_operation(
-            self.settings.metric_attributes(self.model),
-            None,
-            Some("cancelled"),
-            self.started.elapsed(),
-            None,
-        );
-    }
-}
 
 /// Builds a [`TracedClient`] with non-default recording.
 ///
 /// ```
 /// use traced_chat::{Semconv, TracedClient};
-/// use async_openai::config::OpenAIConfig;
+/// use async_openai::config::{Config as _, OpenAIConfig};
 ///
 /// let client = TracedClient::builder()
 ///     .config(OpenAIConfig::new().with_api_base("http://localhost:11434/v1"))
@@ -211,14 +32,8 @@ impl Drop for CancelledMetric<'_> {
 pub struct TracedClientBuilder {
     config: Option<OpenAIConfig>,
     http_client: Option<reqwest::Client>,
-    semconv: Option<Semconv>,
-    capture_content: Option<bool>,
-    provider_name: Option<Cow<'static, str>>,
-    include_usage: bool,
-    max_retries: Option<usize>,
     transport: Option<crate::transport::BoxTransport>,
-    metrics: Option<bool>,
-    propagate: Option<bool>,
+    options: ClientOptions,
 }
 
 impl TracedClientBuilder {
@@ -236,7 +51,7 @@ impl TracedClientBuilder {
 
     /// The attribute vocabulary (default: [`Semconv::from_env`]).
     pub fn semconv(mut self, semconv: Semconv) -> Self {
-        self.semconv = Some(semconv);
+        self.options.semconv = Some(semconv);
         self
     }
 
@@ -245,13 +60,13 @@ impl TracedClientBuilder {
     /// `OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT` opts in. A global
     /// [`content::set_enabled(false)`](crate::content::set_enabled) still wins.
     pub fn capture_content(mut self, capture: bool) -> Self {
-        self.capture_content = Some(capture);
+        self.options.capture_content = Some(capture);
         self
     }
 
     /// The `gen_ai.provider.name` (default `openai`): set it for Azure OpenAI, vLLM, Ollama, ….
     pub fn provider_name(mut self, name: impl Into<Cow<'static, str>>) -> Self {
-        self.provider_name = Some(name.into());
+        self.options.provider_name = Some(name.into());
         self
     }
 
@@ -259,14 +74,14 @@ impl TracedClientBuilder {
     /// (a final chunk with empty `choices`). Off by default: the request is never changed
     /// unless you ask.
     pub fn include_usage(mut self, include: bool) -> Self {
-        self.include_usage = include;
+        self.options.include_usage = include;
         self
     }
 
     /// Records the GenAI metrics (`gen_ai.client.token.usage`, `gen_ai.client.operation.duration`,
     /// and the streaming ones). Default: on.
     pub fn metrics(mut self, enabled: bool) -> Self {
-        self.metrics = Some(enabled);
+        self.options.metrics = Some(enabled);
         self
     }
 
@@ -274,7 +89,7 @@ impl TracedClientBuilder {
     /// traces can join the trace. Default: on; turn it off for third-party endpoints that
     /// should not learn your trace ids. The caller's own headers are never changed.
     pub fn propagate_trace_context(mut self, enabled: bool) -> Self {
-        self.propagate = Some(enabled);
+        self.options.propagate = Some(enabled);
         self
     }
 
@@ -296,7 +111,34 @@ impl TracedClientBuilder {
 
     /// Retries after a 429, a 5xx or a connection error (default 3, as async-openai).
     pub fn max_retries(mut self, retries: usize) -> Self {
-        self.max_retries = Some(retries);
+        self.options.max_retries = Some(retries);
+        self
+    }
+
+    /// Sends spans to `provider` instead of the global tracer provider (the default, read at
+    /// each call). The spans of the `HTTP POST` attempts beneath this client's spans come from
+    /// it too.
+    #[cfg(feature = "otel")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "otel")))]
+    pub fn tracer_provider<P>(mut self, provider: &P) -> Self
+    where
+        P: opentelemetry::trace::TracerProvider,
+        P::Tracer: Send + Sync + 'static,
+        <P::Tracer as opentelemetry::trace::Tracer>::Span: Send + Sync + 'static,
+    {
+        self.options.tracer = Some(crate::otel::telemetry::boxed_tracer(provider));
+        self
+    }
+
+    /// Records metrics with `provider` instead of the global meter provider (the default, as it
+    /// is when the client is built).
+    #[cfg(feature = "otel")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "otel")))]
+    pub fn meter_provider<P>(mut self, provider: &P) -> Self
+    where
+        P: opentelemetry::metrics::MeterProvider + ?Sized,
+    {
+        self.options.meter = Some(crate::otel::telemetry::meter(provider));
         self
     }
 
@@ -304,57 +146,14 @@ impl TracedClientBuilder {
     pub fn build(self) -> TracedClient {
         let config = self.config.unwrap_or_default();
         let http_client = self.http_client.unwrap_or_default();
-        #[cfg(feature = "otel")]
-        let settings = Arc::new(Settings::new(
-            self.semconv.unwrap_or_else(Semconv::from_env),
-            crate::content::enabled()
-                && self
-                    .capture_content
-                    .unwrap_or_else(crate::content::client_capture_default),
-            self.provider_name
-                .unwrap_or(Cow::Borrowed(attr::GEN_AI_PROVIDER_OPENAI)),
-            config.api_base(),
-            self.include_usage,
-            self.metrics.unwrap_or(true),
-        ));
-        let inner = Client::build(http_client.clone(), config);
-        let custom_transport = self.transport.is_some();
+        let settings = Arc::new(Settings::new(&self.options, config.api_base()));
         let transport = match self.transport {
             Some(service) => Transport::Service(service),
-            None => Transport::Reqwest(http_client),
+            None => Transport::Reqwest(http_client.clone()),
         };
-        let retry =
-            async_openai::middleware::retry::OpenAIRetryLayer::new(self.max_retries.unwrap_or(3));
-        #[cfg(feature = "otel")]
-        let inner = {
-            let _ = custom_transport;
-            inner.with_http_service(tower::ServiceBuilder::new().layer(retry).service(
-                crate::http::TracedHttpService::new(transport, self.propagate.unwrap_or(true)),
-            ))
-        };
-        #[cfg(not(feature = "otel"))]
-        let inner = if custom_transport || self.max_retries.is_some() {
-            inner.with_http_service(
-                tower::ServiceBuilder::new()
-                    .layer(retry)
-                    .service(crate::transport::TransportService(transport)),
-            )
-        } else {
-            inner
-        };
-        #[cfg(not(feature = "otel"))]
-        let _ = (
-            self.semconv,
-            self.capture_content,
-            self.provider_name,
-            self.include_usage,
-            self.max_retries,
-        );
-        TracedClient {
-            inner,
-            #[cfg(feature = "otel")]
-            settings,
-        }
+        let inner = Client::build(http_client, config);
+        let inner = backend::client(inner, transport, &settings, self.options.max_retries);
+        TracedClient { inner, settings }
     }
 }
 
@@ -362,7 +161,8 @@ impl TracedClientBuilder {
 ///
 /// Each `chat().create(..)` gets a CLIENT span `openai.ChatCompletion.create`, child of the
 /// current OpenTelemetry context, with the model, the request parameters, the response id and the
-/// token usage (in the seed's `openai.*` names and the GenAI conventions' `gen_ai.*` names, see
+/// token usage (in the legacy OpenAI attribute names `openai.*` and the GenAI conventions'
+/// `gen_ai.*` names, see
 /// [`Semconv`]); each HTTP attempt under it gets an `HTTP POST` CLIENT span, whose W3C
 /// `traceparent` is sent with the request. async-openai's retries (429, 5xx, connection errors)
 /// behave as in a plain client. The API key and the `Authorization` header are never recorded.
@@ -387,7 +187,6 @@ impl TracedClientBuilder {
 #[derive(Debug, Clone)]
 pub struct TracedClient {
     inner: Client<OpenAIConfig>,
-    #[cfg(feature = "otel")]
     settings: Arc<Settings>,
 }
 
@@ -449,52 +248,7 @@ impl TracedChat<'_> {
         &self,
         request: CreateChatCompletionRequest,
     ) -> Result<CreateChatCompletionResponse, OpenAIError> {
-        #[cfg(feature = "otel")]
-        {
-            let settings = &self.client.settings;
-            let model: Arc<str> = Arc::from(request.model.as_str());
-            let span = OwnedSpan::start(chat::start_span(settings, &request, &model, false));
-            let started = std::time::Instant::now();
-            let pending = CancelledMetric {
-                settings,
-                model: &model,
-                started,
-            };
-            let result = self
-                .client
-                .inner
-                .chat()
-                .create(request)
-                .with_context(span.context().clone())
-                .await;
-            std::mem::forget(pending); // finished: recorded below, not as cancelled
-            match &result {
-                Ok(response) => {
-                    let facts =
-                        chat::ResponseFacts::from_response(response, settings.capture_content());
-                    chat::record_response(span.context(), settings, &facts);
-                    settings.record_operation(
-                        settings.metric_attributes(&model),
-                        facts.model.clone(),
-                        None,
-                        started.elapsed(),
-                        response.usage.as_ref(),
-                    );
-                }
-                Err(error) => settings.record_failure(
-                    span.context(),
-                    settings.metric_attributes(&model),
-                    started,
-                    error,
-                ),
-            }
-            span.end();
-            result
-        }
-        #[cfg(not(feature = "otel"))]
-        {
-            self.client.inner.chat().create(request).await
-        }
+        backend::chat::create(&self.client.settings, &self.client.inner, request).await
     }
 
     /// Creates a streamed chat completion, like [`async_openai::Chat::create_stream`]. The
@@ -506,52 +260,11 @@ impl TracedChat<'_> {
     /// [`include_usage(true)`](TracedClientBuilder::include_usage)).
     pub async fn create_stream(
         &self,
-        #[allow(unused_mut)] mut request: CreateChatCompletionRequest,
+        request: CreateChatCompletionRequest,
     ) -> Result<TracedChatStream, OpenAIError> {
-        #[cfg(feature = "otel")]
-        {
-            let settings = &self.client.settings;
-            if settings.include_usage {
-                let options = request.stream_options.get_or_insert_with(Default::default);
-                options.include_usage = Some(true);
-            }
-            let model: Arc<str> = Arc::from(request.model.as_str());
-            let span = OwnedSpan::start(chat::start_span(settings, &request, &model, true));
-            let started = std::time::Instant::now();
-            let pending = CancelledMetric {
-                settings,
-                model: &model,
-                started,
-            };
-            let metric_attributes = settings.metric_attributes(&model);
-            let result = self
-                .client
-                .inner
-                .chat()
-                .create_stream(request)
-                .with_context(span.context().clone())
-                .await;
-            // Headers arrived: from here the stream (or the error below) records the duration.
-            std::mem::forget(pending);
-            match result {
-                Ok(stream) => Ok(TracedChatStream::new(
-                    stream,
-                    span,
-                    Arc::clone(settings),
-                    started,
-                    metric_attributes,
-                )),
-                Err(error) => {
-                    settings.record_failure(span.context(), metric_attributes, started, &error);
-                    span.end();
-                    Err(error)
-                }
-            }
-        }
-        #[cfg(not(feature = "otel"))]
-        {
-            let stream = self.client.inner.chat().create_stream(request).await?;
-            Ok(TracedChatStream::new(stream))
-        }
+        let client = &self.client;
+        let (stream, call) =
+            backend::chat::create_stream(&client.settings, &client.inner, request).await?;
+        Ok(TracedChatStream::new(stream, call))
     }
 }

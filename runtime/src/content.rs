@@ -1,7 +1,7 @@
 //! Content policy: whether prompt and response texts are recorded, and how long they may be.
 //!
-//! - `#[traced_chat]` records `openai.prompt` and `openai.response` by default (the seed's
-//!   behaviour); [`TracedClient`](crate::TracedClient) records message content
+//! - `#[traced_chat]` records `openai.prompt` and `openai.response` by default (the legacy
+//!   OpenAI attribute names); [`TracedClient`](crate::TracedClient) records message content
 //!   (`gen_ai.input.messages`, `gen_ai.output.messages`, `gen_ai.system_instructions`) only when
 //!   enabled, by its builder or by `OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true`.
 //! - A deployment turns **all** content capture off, the macro's included, with
@@ -12,16 +12,33 @@
 //!   recorded beside it. The cost does not grow with the text's size beyond one copy of the kept
 //!   part.
 //!
+//! - Whatever a server sends, what one span holds is bounded: identifiers and names (response id,
+//!   model, system fingerprint, tool-call ids and names) are cut to [`max_identifier_length`]
+//!   (default 256 bytes, `TRACED_CHAT_MAX_ID_LENGTH`); at most [`max_items`] choices, and tool
+//!   calls per choice, are recorded (default 128, `TRACED_CHAT_MAX_ITEMS`), the others are
+//!   counted; and all the attributes of one span whose size depends on what was sent or received
+//!   (messages, texts, tool-call ids and names) share one budget, [`max_span_content`] (default
+//!   64 KiB, `TRACED_CHAT_MAX_SPAN_CONTENT`).
+//!
 //! The API key, the `Authorization` header and URL credentials are never recorded, whatever this
 //! policy says.
 
 use std::sync::LazyLock;
 use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 
-use crate::attributes::{ENV_CAPTURE_MESSAGE_CONTENT, ENV_MAX_CONTENT_LENGTH};
+use crate::attributes::{
+    ENV_CAPTURE_MESSAGE_CONTENT, ENV_MAX_CONTENT_LENGTH, ENV_MAX_ID_LENGTH, ENV_MAX_ITEMS,
+    ENV_MAX_SPAN_CONTENT,
+};
 
 /// The default of [`max_length`]: 16 KiB.
 pub const DEFAULT_MAX_LENGTH: usize = 16 * 1024;
+/// The default of [`max_identifier_length`]: 256 bytes.
+pub const DEFAULT_MAX_IDENTIFIER_LENGTH: usize = 256;
+/// The default of [`max_items`]: 128.
+pub const DEFAULT_MAX_ITEMS: usize = 128;
+/// The default of [`max_span_content`]: 64 KiB.
+pub const DEFAULT_MAX_SPAN_CONTENT: usize = 64 * 1024;
 
 /// What `OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT` says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,15 +51,26 @@ enum EnvCapture {
 struct EnvPolicy {
     capture: EnvCapture,
     max_length: usize,
+    max_identifier_length: usize,
+    max_items: usize,
+    max_span_content: usize,
 }
 
 static ENV: LazyLock<EnvPolicy> = LazyLock::new(|| EnvPolicy {
     capture: parse_capture(std::env::var(ENV_CAPTURE_MESSAGE_CONTENT).ok().as_deref()),
-    max_length: std::env::var(ENV_MAX_CONTENT_LENGTH)
-        .ok()
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(DEFAULT_MAX_LENGTH),
+    max_length: env_size(ENV_MAX_CONTENT_LENGTH).unwrap_or(DEFAULT_MAX_LENGTH),
+    max_identifier_length: env_size(ENV_MAX_ID_LENGTH).unwrap_or(DEFAULT_MAX_IDENTIFIER_LENGTH),
+    max_items: env_size(ENV_MAX_ITEMS).unwrap_or(DEFAULT_MAX_ITEMS),
+    max_span_content: env_size(ENV_MAX_SPAN_CONTENT).unwrap_or(DEFAULT_MAX_SPAN_CONTENT),
 });
+
+/// A size from the environment (at least 1).
+fn env_size(name: &str) -> Option<usize> {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .map(|n| n.max(1))
+}
 
 fn parse_capture(value: Option<&str>) -> EnvCapture {
     match value.map(|v| v.trim().to_ascii_lowercase()).as_deref() {
@@ -59,6 +87,18 @@ const OFF: u8 = 2;
 
 static ENABLED: AtomicU8 = AtomicU8::new(UNSET);
 static MAX_LENGTH: AtomicUsize = AtomicUsize::new(0);
+static MAX_IDENTIFIER_LENGTH: AtomicUsize = AtomicUsize::new(0);
+static MAX_ITEMS: AtomicUsize = AtomicUsize::new(0);
+static MAX_SPAN_CONTENT: AtomicUsize = AtomicUsize::new(0);
+
+/// The value set in `cell`, else the environment's.
+#[inline]
+fn setting(cell: &AtomicUsize, env: usize) -> usize {
+    match cell.load(Ordering::Relaxed) {
+        0 => env,
+        n => n,
+    }
+}
 
 /// Turns all content capture on or off for the process (overrides the environment).
 ///
@@ -96,10 +136,45 @@ pub fn set_max_length(bytes: usize) {
 /// The maximum number of bytes of any recorded text.
 #[inline]
 pub fn max_length() -> usize {
-    match MAX_LENGTH.load(Ordering::Relaxed) {
-        0 => ENV.max_length,
-        n => n,
-    }
+    setting(&MAX_LENGTH, ENV.max_length)
+}
+
+/// Sets the maximum number of bytes of a recorded identifier or name (overrides the
+/// environment).
+pub fn set_max_identifier_length(bytes: usize) {
+    MAX_IDENTIFIER_LENGTH.store(bytes.max(1), Ordering::Relaxed);
+}
+
+/// The maximum number of bytes of a recorded identifier or name: a response id, a model, a
+/// system fingerprint, a tool call's id or name.
+#[inline]
+pub fn max_identifier_length() -> usize {
+    setting(&MAX_IDENTIFIER_LENGTH, ENV.max_identifier_length)
+}
+
+/// Sets how many choices, and tool calls per choice, are recorded (overrides the environment).
+pub fn set_max_items(items: usize) {
+    MAX_ITEMS.store(items.max(1), Ordering::Relaxed);
+}
+
+/// How many choices of an answer, and tool calls of a choice, are recorded; the others are
+/// counted only.
+#[inline]
+pub fn max_items() -> usize {
+    setting(&MAX_ITEMS, ENV.max_items)
+}
+
+/// Sets the byte budget shared by the variable-size attributes of one span (overrides the
+/// environment).
+pub fn set_max_span_content(bytes: usize) {
+    MAX_SPAN_CONTENT.store(bytes.max(1), Ordering::Relaxed);
+}
+
+/// The byte budget shared by all the attributes of one span whose size depends on what was sent
+/// or received (messages, texts, tool-call ids and names).
+#[inline]
+pub fn max_span_content() -> usize {
+    setting(&MAX_SPAN_CONTENT, ENV.max_span_content)
 }
 
 /// The bytes each text of a message list may keep so that the whole stays near the limit: an
@@ -109,33 +184,9 @@ pub(crate) fn per_message_budget(messages: usize) -> usize {
     (limit / messages.max(1)).clamp(256.min(limit), limit)
 }
 
-/// `text` cut to at most `max` bytes on a UTF-8 character boundary.
-#[inline]
-pub fn truncate(text: &str, max: usize) -> &str {
-    if text.len() <= max {
-        return text;
-    }
-    let mut end = max;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    &text[..end]
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn truncates_on_char_boundaries() {
-        assert_eq!(truncate("hello", 10), "hello");
-        assert_eq!(truncate("hello", 3), "hel");
-        // 'é' is two bytes: never split it.
-        assert_eq!(truncate("aé", 2), "a");
-        assert_eq!(truncate("aé", 3), "aé");
-        assert_eq!(truncate("日本", 4), "日");
-        assert_eq!(truncate("", 0), "");
-    }
 
     #[test]
     fn parses_the_capture_variable() {

@@ -117,9 +117,9 @@ pub fn error_message(error: &OpenAIError) -> String {
 
 /// An error text as recorded: cut to 512 bytes, API keys masked.
 pub(crate) fn short_message(message: &str) -> String {
-    let mut masked = mask_keys(crate::content::truncate(message, MAX_MESSAGE));
+    let mut masked = mask_keys(crate::text::truncate(message, MAX_MESSAGE));
     // A masked key can be longer than what it hides.
-    masked.truncate(crate::content::truncate(&masked, MAX_MESSAGE).len());
+    masked.truncate(crate::text::truncate(&masked, MAX_MESSAGE).len());
     masked
 }
 
@@ -128,33 +128,7 @@ pub(crate) fn short_message(message: &str) -> String {
 /// wrote until then) and a huge text costs no more than the 512 bytes kept, in memory and in
 /// time (formatting stops there).
 pub(crate) fn display_message<T: core::fmt::Display + ?Sized>(value: &T) -> String {
-    /// Keeps the first `MAX_MESSAGE` bytes written, on a character boundary.
-    struct Bounded {
-        kept: String,
-        full: bool,
-    }
-    impl core::fmt::Write for Bounded {
-        fn write_str(&mut self, piece: &str) -> core::fmt::Result {
-            // Still full when a `Display` ignores the error below and writes on: a true prefix.
-            if self.full {
-                return Err(core::fmt::Error);
-            }
-            let kept = crate::content::truncate(piece, MAX_MESSAGE - self.kept.len());
-            self.kept.push_str(kept);
-            if kept.len() < piece.len() {
-                // Full: an error stops the formatting (a huge text costs no more time either).
-                self.full = true;
-                return Err(core::fmt::Error);
-            }
-            Ok(())
-        }
-    }
-    let mut out = Bounded {
-        kept: String::new(),
-        full: false,
-    };
-    let _ = core::fmt::write(&mut out, format_args!("{value}"));
-    short_message(&out.kept)
+    short_message(crate::text::format_bounded(value, MAX_MESSAGE, true).as_str())
 }
 
 /// Replaces the body of every `sk-…` token (OpenAI-style secret keys, as echoed by a 401) with

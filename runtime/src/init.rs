@@ -9,8 +9,7 @@
 
 use std::time::Duration;
 
-#[cfg(feature = "otel")]
-use opentelemetry_sdk::{metrics::SdkMeterProvider, trace::SdkTracerProvider};
+use crate::backend::setup::{self, Providers};
 
 /// How long dropping a [`TelemetryGuard`] waits for the last export, unless
 /// [`TelemetryGuard::with_shutdown_timeout`] says otherwise.
@@ -22,10 +21,7 @@ pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
 #[derive(Debug)]
 #[must_use = "telemetry is shut down when the guard is dropped"]
 pub struct TelemetryGuard {
-    #[cfg(feature = "otel")]
-    provider: Option<SdkTracerProvider>,
-    #[cfg(feature = "otel")]
-    meter_provider: Option<SdkMeterProvider>,
+    providers: Providers,
     shutdown_timeout: Duration,
 }
 
@@ -56,11 +52,12 @@ impl std::error::Error for ShutdownError {}
 impl TelemetryGuard {
     /// A guard that owns nothing (what every setup returns with the `otel` feature off).
     pub fn noop() -> Self {
+        TelemetryGuard::owning(Providers::default())
+    }
+
+    fn owning(providers: Providers) -> Self {
         TelemetryGuard {
-            #[cfg(feature = "otel")]
-            provider: None,
-            #[cfg(feature = "otel")]
-            meter_provider: None,
+            providers,
             shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
         }
     }
@@ -74,14 +71,14 @@ impl TelemetryGuard {
 
     /// The installed tracer provider, if any.
     #[cfg(feature = "otel")]
-    pub fn tracer_provider(&self) -> Option<&SdkTracerProvider> {
-        self.provider.as_ref()
+    pub fn tracer_provider(&self) -> Option<&opentelemetry_sdk::trace::SdkTracerProvider> {
+        self.providers.tracer.as_ref()
     }
 
     /// The installed meter provider, if any.
     #[cfg(feature = "otel")]
-    pub fn meter_provider(&self) -> Option<&SdkMeterProvider> {
-        self.meter_provider.as_ref()
+    pub fn meter_provider(&self) -> Option<&opentelemetry_sdk::metrics::SdkMeterProvider> {
+        self.providers.meter.as_ref()
     }
 
     /// Flushes and shuts down the providers, waiting at most the shutdown timeout. The work runs
@@ -92,93 +89,7 @@ impl TelemetryGuard {
     }
 
     fn shutdown_in_place(&mut self) -> Result<(), ShutdownError> {
-        #[cfg(feature = "otel")]
-        {
-            let provider = self.provider.take();
-            let meter_provider = self.meter_provider.take();
-            if provider.is_none() && meter_provider.is_none() {
-                return Ok(());
-            }
-            let timeout = self.shutdown_timeout;
-            let deadline = std::time::Instant::now() + timeout;
-            // Spans and metrics shut down side by side, each on a thread of its own, each with
-            // the whole timeout; the caller waits for both until the deadline, never longer.
-            type Job = Box<dyn FnOnce() -> opentelemetry_sdk::error::OTelSdkResult + Send>;
-            let jobs: [(&'static str, Option<Job>); 2] = [
-                (
-                    "spans",
-                    provider.map(|p| Box::new(move || p.shutdown_with_timeout(timeout)) as Job),
-                ),
-                (
-                    "metrics",
-                    meter_provider
-                        .map(|p| Box::new(move || p.shutdown_with_timeout(timeout)) as Job),
-                ),
-            ];
-            let (done, finished) = std::sync::mpsc::channel::<Option<String>>();
-            let mut pending = 0;
-            let mut failures = Vec::new();
-            for (what, job) in jobs {
-                let Some(job) = job else { continue };
-                let done = done.clone();
-                let spawned = std::thread::Builder::new()
-                    .name(format!("traced-chat-shutdown-{what}"))
-                    .spawn(move || {
-                        let _ = done.send(job().err().map(|error| format!("{what}: {error}")));
-                    });
-                match spawned {
-                    Ok(_) => pending += 1,
-                    Err(error) => {
-                        failures.push(format!("{what}: no thread to shut down on: {error}"))
-                    }
-                }
-            }
-            for _ in 0..pending {
-                let left = deadline.saturating_duration_since(std::time::Instant::now());
-                match finished.recv_timeout(left) {
-                    Ok(failure) => failures.extend(failure),
-                    Err(_) => return Err(ShutdownError::Timeout(timeout)),
-                }
-            }
-            if failures.is_empty() {
-                Ok(())
-            } else {
-                Err(ShutdownError::Failed(failures.join("; ")))
-            }
-        }
-        #[cfg(not(feature = "otel"))]
-        {
-            Ok(())
-        }
-    }
-
-    /// No tracer provider; the meter provider, if any, installed as the global one.
-    #[cfg(feature = "otel")]
-    fn metrics_only(meter_provider: Option<SdkMeterProvider>) -> Self {
-        if let Some(meter_provider) = &meter_provider {
-            opentelemetry::global::set_meter_provider(meter_provider.clone());
-        }
-        TelemetryGuard {
-            provider: None,
-            meter_provider,
-            shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
-        }
-    }
-
-    #[cfg(feature = "otel")]
-    fn install(provider: SdkTracerProvider, meter_provider: Option<SdkMeterProvider>) -> Self {
-        opentelemetry::global::set_text_map_propagator(
-            opentelemetry_sdk::propagation::TraceContextPropagator::new(),
-        );
-        opentelemetry::global::set_tracer_provider(provider.clone());
-        if let Some(meter_provider) = &meter_provider {
-            opentelemetry::global::set_meter_provider(meter_provider.clone());
-        }
-        TelemetryGuard {
-            provider: Some(provider),
-            meter_provider,
-            shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
-        }
+        std::mem::take(&mut self.providers).shutdown(self.shutdown_timeout)
     }
 }
 
@@ -189,7 +100,7 @@ impl Drop for TelemetryGuard {
 }
 
 /// Installs a global tracer provider that prints every finished span to standard output as
-/// pretty JSON in the seed's shape (see [`ConsoleExporter`](crate::ConsoleExporter)), a global
+/// pretty JSON in the shape of the Python SDK's console exporter (see [`ConsoleExporter`](crate::ConsoleExporter)), a global
 /// meter provider that prints the GenAI metrics to standard error when the guard is dropped
 /// (see [`ConsoleMetricExporter`](crate::ConsoleMetricExporter)), and the W3C trace-context
 /// propagator. Install it before building clients: their metric instruments come from the
@@ -197,14 +108,7 @@ impl Drop for TelemetryGuard {
 ///
 /// With the `otel` feature off it installs nothing.
 pub fn console() -> TelemetryGuard {
-    #[cfg(feature = "otel")]
-    {
-        install_console(Exporter::Console)
-    }
-    #[cfg(not(feature = "otel"))]
-    {
-        TelemetryGuard::noop()
-    }
+    TelemetryGuard::owning(setup::console(Exporter::Console))
 }
 
 /// Installs a global tracer provider exporting over OTLP/HTTP (protobuf) with a batch span
@@ -224,47 +128,7 @@ pub fn console() -> TelemetryGuard {
 #[cfg_attr(docsrs, doc(cfg(feature = "otlp")))]
 pub fn otlp() -> Result<TelemetryGuard, InitError> {
     let metrics = Exporter::metrics_from_env(Exporter::Otlp)?;
-    let exporter = opentelemetry_otlp::SpanExporter::builder()
-        .with_http()
-        .build()?;
-    let provider = SdkTracerProvider::builder()
-        .with_batch_exporter(exporter)
-        .build();
-    Ok(TelemetryGuard::install(provider, meter_provider(metrics)?))
-}
-
-/// The console tracer provider with the metrics `metrics` asks for.
-#[cfg(feature = "otel")]
-fn install_console(metrics: Exporter) -> TelemetryGuard {
-    let provider = SdkTracerProvider::builder()
-        .with_simple_exporter(crate::console::ConsoleExporter::new())
-        .build();
-    // Without the `otlp` feature an OTLP metrics request cannot be met: the console stands in.
-    let meter_provider = meter_provider(metrics).unwrap_or_else(|_| {
-        meter_provider(Exporter::Console).expect("the console exporter always builds")
-    });
-    TelemetryGuard::install(provider, meter_provider)
-}
-
-/// A meter provider exporting to `metrics`, or none.
-#[cfg(feature = "otel")]
-fn meter_provider(metrics: Exporter) -> Result<Option<SdkMeterProvider>, InitError> {
-    let builder = SdkMeterProvider::builder();
-    let builder = match metrics {
-        Exporter::None => return Ok(None),
-        Exporter::Console => {
-            builder.with_periodic_exporter(crate::console::ConsoleMetricExporter::new())
-        }
-        #[cfg(feature = "otlp")]
-        Exporter::Otlp => builder.with_periodic_exporter(
-            opentelemetry_otlp::MetricExporter::builder()
-                .with_http()
-                .build()?,
-        ),
-        #[cfg(not(feature = "otlp"))]
-        Exporter::Otlp => return Err(InitError::OtlpFeatureOff),
-    };
-    Ok(Some(builder.build()))
+    setup::install(Exporter::Otlp, metrics).map(TelemetryGuard::owning)
 }
 
 /// Why [`from_env`] could not set telemetry up.
@@ -281,10 +145,9 @@ pub enum InitError {
     },
     /// OTLP export was asked for, but the crate was built without its `otlp` feature.
     OtlpFeatureOff,
-    /// The OTLP exporters could not be built (a malformed endpoint or header variable, say).
-    #[cfg(feature = "otlp")]
-    #[cfg_attr(docsrs, doc(cfg(feature = "otlp")))]
-    Otlp(opentelemetry_otlp::ExporterBuildError),
+    /// The OTLP exporters could not be built (a malformed endpoint or header variable, say):
+    /// the exporter's error.
+    Otlp(Box<dyn std::error::Error + Send + Sync>),
 }
 
 impl std::fmt::Display for InitError {
@@ -297,7 +160,6 @@ impl std::fmt::Display for InitError {
             InitError::OtlpFeatureOff => f.write_str(
                 "OTLP export is configured but traced-chat was built without its `otlp` feature",
             ),
-            #[cfg(feature = "otlp")]
             InitError::Otlp(error) => write!(f, "the OTLP exporter could not be built: {error}"),
         }
     }
@@ -306,17 +168,9 @@ impl std::fmt::Display for InitError {
 impl std::error::Error for InitError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            #[cfg(feature = "otlp")]
-            InitError::Otlp(error) => Some(error),
+            InitError::Otlp(error) => Some(&**error),
             _ => None,
         }
-    }
-}
-
-#[cfg(feature = "otlp")]
-impl From<opentelemetry_otlp::ExporterBuildError> for InitError {
-    fn from(error: opentelemetry_otlp::ExporterBuildError) -> Self {
-        InitError::Otlp(error)
     }
 }
 
@@ -426,23 +280,7 @@ fn set(var: &dyn Fn(&str) -> Option<String>, name: &str) -> Option<String> {
 /// # Ok(()) }
 /// ```
 pub fn from_env() -> Result<TelemetryGuard, InitError> {
-    #[cfg(feature = "otel")]
-    {
-        let traces = Exporter::from_env()?;
-        let metrics = Exporter::metrics_from_env(traces)?;
-        match traces {
-            Exporter::None => Ok(TelemetryGuard::metrics_only(meter_provider(metrics)?)),
-            Exporter::Console => Ok(install_console(metrics)),
-            #[cfg(feature = "otlp")]
-            Exporter::Otlp => otlp(),
-            #[cfg(not(feature = "otlp"))]
-            Exporter::Otlp => Err(InitError::OtlpFeatureOff),
-        }
-    }
-    #[cfg(not(feature = "otel"))]
-    {
-        Ok(TelemetryGuard::noop())
-    }
+    setup::from_env().map(TelemetryGuard::owning)
 }
 
 #[cfg(test)]

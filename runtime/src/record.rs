@@ -8,17 +8,11 @@ use std::sync::Arc;
 
 use async_openai::error::OpenAIError;
 use async_openai::types::chat::{
-    ChatCompletionMessageToolCalls, ChatCompletionRequestMessage, CreateChatCompletionRequest,
-    CreateChatCompletionResponse,
-};
-
-#[cfg(feature = "otel")]
-use opentelemetry::{
-    Context, KeyValue,
-    trace::{Status, TraceContextExt},
+    ChatCompletionRequestMessage, CreateChatCompletionRequest, CreateChatCompletionResponse,
 };
 
 use crate::attributes;
+use crate::backend::{FnSpan, SpanRef};
 
 /// Writes a prompt, a response or an error onto the span of a `#[traced_chat]` call.
 ///
@@ -26,192 +20,98 @@ use crate::attributes;
 /// off every method does nothing.
 #[derive(Debug, Clone, Copy)]
 pub struct Recorder<'a> {
-    #[cfg(feature = "otel")]
-    cx: &'a Context,
-    #[cfg(feature = "otel")]
-    keep_open: Option<&'a core::cell::Cell<bool>>,
-    #[cfg(not(feature = "otel"))]
-    _life: core::marker::PhantomData<&'a ()>,
+    target: SpanRef<'a>,
 }
 
 impl<'a> Recorder<'a> {
-    #[cfg(feature = "otel")]
-    pub(crate) fn new(cx: &'a Context) -> Self {
-        Recorder {
-            cx,
-            keep_open: None,
-        }
-    }
-
-    /// A recorder whose span the recorded value may keep open (see [`Self::keep_open`]).
-    #[cfg(feature = "otel")]
-    pub(crate) fn with_keep_open(cx: &'a Context, keep_open: &'a core::cell::Cell<bool>) -> Self {
-        Recorder {
-            cx,
-            keep_open: Some(keep_open),
-        }
-    }
-
-    /// Asks that the span stay open after the function returns, and hands over its context:
-    /// the value (a stream) records the response and ends the span when it finishes.
-    #[cfg(feature = "otel")]
-    pub(crate) fn keep_open(&self) -> Option<Context> {
-        let keep = self.keep_open?;
-        if !self.is_recording() || keep.get() {
-            return None;
-        }
-        keep.set(true);
-        Some(self.cx.clone())
-    }
-
-    #[cfg(not(feature = "otel"))]
-    pub(crate) fn new() -> Self {
-        Recorder {
-            _life: core::marker::PhantomData,
-        }
+    pub(crate) fn new(target: SpanRef<'a>) -> Self {
+        Recorder { target }
     }
 
     /// Whether anything written will be kept (a sampled-out or no-op span keeps nothing): check
     /// it before doing costly work such as formatting.
     #[inline]
     pub fn is_recording(&self) -> bool {
-        #[cfg(feature = "otel")]
-        {
-            self.cx.span().is_recording()
-        }
-        #[cfg(not(feature = "otel"))]
-        {
-            false
-        }
+        self.target.is_recording()
     }
 
     /// Records `text` as the prompt ([`openai.prompt`](attributes::OPENAI_PROMPT)), subject
     /// to the [content policy](crate::content), and its length.
     #[inline]
     pub fn prompt(&self, text: &str) {
-        self.text(
-            attributes::OPENAI_PROMPT,
-            attributes::OPENAI_PROMPT_LENGTH,
-            text,
-        );
+        self.prompt_with_length(text, text.len());
     }
 
     /// Records `text` as the response ([`openai.response`](attributes::OPENAI_RESPONSE)),
     /// subject to the [content policy](crate::content), and its length.
     #[inline]
     pub fn response(&self, text: &str) {
-        self.text(
-            attributes::OPENAI_RESPONSE,
-            attributes::OPENAI_RESPONSE_LENGTH,
-            text,
-        );
+        self.response_with_length(text, text.len());
     }
 
     /// Records how many choices the response had, when there were several.
     #[inline]
     pub fn choice_count(&self, count: usize) {
-        #[cfg(feature = "otel")]
-        if count > 1 {
-            self.cx.span().set_attribute(KeyValue::new(
-                attributes::OPENAI_RESPONSE_CHOICE_COUNT,
-                i64::try_from(count).unwrap_or(i64::MAX),
-            ));
+        if count > 1 && self.is_recording() {
+            self.target
+                .set_int(attributes::OPENAI_RESPONSE_CHOICE_COUNT, count);
         }
-        #[cfg(not(feature = "otel"))]
-        let _ = count;
     }
 
     /// Marks the call as failed: status ERROR with `message`, and
     /// [`error.type`](attributes::ERROR_TYPE) = `error_type` (a short, stable name).
     #[inline]
     pub fn error(&self, error_type: &str, message: &str) {
-        #[cfg(feature = "otel")]
-        {
-            let span = self.cx.span();
-            if span.is_recording() {
-                span.set_attribute(KeyValue::new(attributes::ERROR_TYPE, error_type.to_owned()));
-                span.set_status(Status::error(message.to_owned()));
-            }
+        if self.is_recording() {
+            self.target.fail(error_type, message);
         }
-        #[cfg(not(feature = "otel"))]
-        let _ = (error_type, message);
     }
 
     /// Records a prompt that is JSON, already cut piece by piece so that it stays valid, with
     /// `length` as the original length of its texts.
-    pub(crate) fn prompt_json(&self, json: &str, length: usize) {
-        #[cfg(feature = "otel")]
-        {
-            let span = self.cx.span();
-            if span.is_recording() {
-                span.set_attributes([
-                    KeyValue::new(
-                        attributes::OPENAI_PROMPT_LENGTH,
-                        i64::try_from(length).unwrap_or(i64::MAX),
-                    ),
-                    KeyValue::new(attributes::OPENAI_PROMPT, json.to_owned()),
-                ]);
-            }
+    pub(crate) fn prompt_json(&self, json: String, length: usize) {
+        if self.is_recording() {
+            self.target.set_text(
+                attributes::OPENAI_PROMPT,
+                Some(json),
+                (attributes::OPENAI_PROMPT_LENGTH, length),
+            );
         }
-        #[cfg(not(feature = "otel"))]
-        let _ = (json, length);
     }
 
-    /// Records `text` as the prompt with `length` as its original length (the text was
-    /// already cut, or is empty when content is off).
+    /// Records `text` as the prompt with `length` as its original length (the text may have
+    /// been cut already).
     pub(crate) fn prompt_with_length(&self, text: &str, length: usize) {
-        #[cfg(feature = "otel")]
-        self.text_with_length(
-            attributes::OPENAI_PROMPT,
-            attributes::OPENAI_PROMPT_LENGTH,
+        self.text(
+            (attributes::OPENAI_PROMPT, attributes::OPENAI_PROMPT_LENGTH),
             text,
             length,
         );
-        #[cfg(not(feature = "otel"))]
-        let _ = (text, length);
     }
 
-    /// Records `text` as the response with `length` as its original length (the text was
-    /// already cut).
-    #[cfg(feature = "otel")]
+    /// Records `text` as the response with `length` as its original length (the text may have
+    /// been cut already).
     pub(crate) fn response_with_length(&self, text: &str, length: usize) {
-        self.text_with_length(
-            attributes::OPENAI_RESPONSE,
-            attributes::OPENAI_RESPONSE_LENGTH,
+        self.text(
+            (
+                attributes::OPENAI_RESPONSE,
+                attributes::OPENAI_RESPONSE_LENGTH,
+            ),
             text,
             length,
         );
-    }
-
-    #[inline]
-    fn text(&self, key: &'static str, length_key: &'static str, text: &str) {
-        #[cfg(feature = "otel")]
-        self.text_with_length(key, length_key, text, text.len());
-        #[cfg(not(feature = "otel"))]
-        let _ = (key, length_key, text);
     }
 
     /// Records `text` (cut to the content limit, unless content is off) and `length`, in one
     /// update of the span.
-    #[cfg(feature = "otel")]
-    fn text_with_length(
-        &self,
-        key: &'static str,
-        length_key: &'static str,
-        text: &str,
-        length: usize,
-    ) {
-        let span = self.cx.span();
-        if !span.is_recording() {
+    #[inline]
+    fn text(&self, (key, length_key): (&'static str, &'static str), text: &str, length: usize) {
+        if !self.is_recording() {
             return;
         }
-        let length = KeyValue::new(length_key, i64::try_from(length).unwrap_or(i64::MAX));
-        if crate::content::enabled() {
-            let kept = crate::content::truncate(text, crate::content::max_length());
-            span.set_attributes([length, KeyValue::new(key, kept.to_owned())]);
-        } else {
-            span.set_attribute(length);
-        }
+        let kept = crate::content::enabled()
+            .then(|| crate::text::truncate(text, crate::content::max_length()).to_owned());
+        self.target.set_text(key, kept, (length_key, length));
     }
 }
 
@@ -271,11 +171,11 @@ impl RecordPrompt for [ChatCompletionRequestMessage] {
         }
         if crate::content::enabled() {
             let share = crate::content::per_message_budget(self.len());
-            let (json, text_len) = compact_messages(self, share);
-            recorder.prompt_json(&json, text_len);
+            let (json, text_len) = crate::messages::compact_json(self, share);
+            recorder.prompt_json(json, text_len);
         } else {
             // Content off: the length of the texts only, as for a text prompt.
-            let (_, text_len) = compact_messages(self, 0);
+            let (_, text_len) = crate::messages::compact_json(self, 0);
             recorder.prompt_with_length("", text_len);
         }
     }
@@ -293,64 +193,6 @@ impl RecordPrompt for CreateChatCompletionRequest {
     #[inline]
     fn record_prompt(&self, recorder: &Recorder<'_>) {
         self.messages.record_prompt(recorder);
-    }
-}
-
-/// The compact JSON form of request messages (see the `RecordPrompt` impl), each text cut to
-/// `max` bytes, and the total length of the texts before cutting.
-pub(crate) fn compact_messages(
-    messages: &[ChatCompletionRequestMessage],
-    max: usize,
-) -> (String, usize) {
-    use serde_json::{Map, Value, json};
-    let text_len = core::cell::Cell::new(0usize);
-    let cut = |text: &str| {
-        text_len.set(text_len.get() + text.len());
-        crate::content::truncate(text, max).to_owned()
-    };
-    let mut out = Vec::with_capacity(messages.len());
-    for message in messages {
-        let Ok(wire) = serde_json::to_value(message) else {
-            continue;
-        };
-        let mut compact = Map::new();
-        compact.insert("role".into(), wire["role"].clone());
-        if let Some(texts) = content_texts(&wire["content"]) {
-            let texts: Vec<String> = texts.map(cut).collect();
-            compact.insert("content".into(), Value::String(texts.join("\n")));
-        }
-        if let Some(calls) = wire["tool_calls"].as_array() {
-            let calls: Vec<Value> = calls
-                .iter()
-                .map(|call| {
-                    json!({
-                        "id": call["id"],
-                        "name": call["function"]["name"],
-                        "arguments": cut(call["function"]["arguments"].as_str().unwrap_or("")),
-                    })
-                })
-                .collect();
-            compact.insert("tool_calls".into(), Value::Array(calls));
-        }
-        if let Some(id) = wire.get("tool_call_id") {
-            compact.insert("tool_call_id".into(), id.clone());
-        }
-        out.push(Value::Object(compact));
-    }
-    (Value::Array(out).to_string(), text_len.get())
-}
-
-/// The texts of a message's wire `content`: the string itself, or the `text` of each part of an
-/// array; `None` when there is no content.
-pub(crate) fn content_texts(
-    content: &serde_json::Value,
-) -> Option<Box<dyn Iterator<Item = &str> + '_>> {
-    match content {
-        serde_json::Value::String(text) => Some(Box::new(core::iter::once(text.as_str()))),
-        serde_json::Value::Array(parts) => {
-            Some(Box::new(parts.iter().filter_map(|p| p["text"].as_str())))
-        }
-        _ => None,
     }
 }
 
@@ -380,6 +222,15 @@ pub trait RecordResponse {
     /// Records `self` through `recorder` (usually with [`Recorder::response`] or
     /// [`Recorder::error`]).
     fn record_response(&self, recorder: &Recorder<'_>);
+
+    /// Takes over the span of the function that returned `self`, for a value that finishes
+    /// later (a stream records its answer and ends the span when it ends); gives the span back
+    /// otherwise. Not for implementing by hand: the default gives it back.
+    #[doc(hidden)]
+    #[inline]
+    fn __traced_chat_adopt(&mut self, span: FnSpan) -> Option<FnSpan> {
+        Some(span)
+    }
 }
 
 impl RecordResponse for () {
@@ -413,40 +264,19 @@ impl RecordResponse for CreateChatCompletionResponse {
     /// calls (`get_weather({"location":"Paris"})`). With several choices, their count too.
     fn record_response(&self, recorder: &Recorder<'_>) {
         if let Some(choice) = self.choices.first() {
-            match (&choice.message.content, &choice.message.tool_calls) {
-                (Some(content), _) if !content.is_empty() => recorder.response(content),
-                (_, Some(calls)) if !calls.is_empty() => {
-                    recorder.response(&tool_call_summary(calls.iter().map(|call| match call {
-                        ChatCompletionMessageToolCalls::Function(f) => {
-                            (f.function.name.as_str(), f.function.arguments.as_str())
-                        }
-                        ChatCompletionMessageToolCalls::Custom(c) => {
-                            (c.custom_tool.name.as_str(), c.custom_tool.input.as_str())
-                        }
-                    })))
-                }
-                (Some(content), _) => recorder.response(content),
-                _ => {}
+            let content = choice.message.content.as_deref();
+            let calls = choice.message.tool_calls.as_deref().unwrap_or_default();
+            if content.is_none_or(str::is_empty) && !calls.is_empty() {
+                let calls = calls.iter().map(crate::messages::tool_call);
+                recorder.response(&crate::messages::tool_call_summary(
+                    calls.map(|(_, name, arguments)| (name, arguments)),
+                ));
+            } else if let Some(content) = content {
+                recorder.response(content);
             }
         }
         recorder.choice_count(self.choices.len());
     }
-}
-
-/// A readable one-line summary of tool calls given as `(name, arguments)`:
-/// `get_weather({"location":"Paris"}); get_time({})`.
-pub(crate) fn tool_call_summary<'a>(calls: impl Iterator<Item = (&'a str, &'a str)>) -> String {
-    let mut out = String::new();
-    for (i, (name, arguments)) in calls.enumerate() {
-        if i > 0 {
-            out.push_str("; ");
-        }
-        out.push_str(name);
-        out.push('(');
-        out.push_str(arguments);
-        out.push(')');
-    }
-    out
 }
 
 impl<T: RecordResponse> RecordResponse for Option<T> {
@@ -454,6 +284,14 @@ impl<T: RecordResponse> RecordResponse for Option<T> {
     fn record_response(&self, recorder: &Recorder<'_>) {
         if let Some(value) = self {
             value.record_response(recorder);
+        }
+    }
+
+    #[inline]
+    fn __traced_chat_adopt(&mut self, span: FnSpan) -> Option<FnSpan> {
+        match self {
+            Some(value) => value.__traced_chat_adopt(span),
+            None => Some(span),
         }
     }
 }
@@ -468,6 +306,14 @@ impl<T: RecordResponse, E: Display + 'static> RecordResponse for Result<T, E> {
                     recorder.error(&error_type, &message);
                 }
             }
+        }
+    }
+
+    #[inline]
+    fn __traced_chat_adopt(&mut self, span: FnSpan) -> Option<FnSpan> {
+        match self {
+            Ok(value) => value.__traced_chat_adopt(span),
+            Err(_) => Some(span),
         }
     }
 }
@@ -503,6 +349,7 @@ macro_rules! forward_impls {
             fn record_response(&self, recorder: &Recorder<'_>) {
                 (**self).record_response(recorder);
             }
+            // Shared pointers cannot hand the value over: the default gives the span back.
         }
         impl<T: RecordPrompt + ?Sized> RecordPrompt for $ty {
             #[inline]
@@ -513,32 +360,36 @@ macro_rules! forward_impls {
     )*};
 }
 
-forward_impls!(&T, &mut T, Box<T>, Arc<T>, Rc<T>);
+forward_impls!(&T, Arc<T>, Rc<T>);
+
+/// Owned and exclusive pointers hand the value over, so a boxed stream keeps the span too.
+macro_rules! forward_owning_impls {
+    ($($ty:ty),*) => {$(
+        impl<T: RecordResponse + ?Sized> RecordResponse for $ty {
+            #[inline]
+            fn record_response(&self, recorder: &Recorder<'_>) {
+                (**self).record_response(recorder);
+            }
+
+            #[inline]
+            fn __traced_chat_adopt(&mut self, span: FnSpan) -> Option<FnSpan> {
+                (**self).__traced_chat_adopt(span)
+            }
+        }
+        impl<T: RecordPrompt + ?Sized> RecordPrompt for $ty {
+            #[inline]
+            fn record_prompt(&self, recorder: &Recorder<'_>) {
+                (**self).record_prompt(recorder);
+            }
+        }
+    )*};
+}
+
+forward_owning_impls!(&mut T, Box<T>);
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use async_openai::types::chat::{
-        ChatCompletionRequestSystemMessage, ChatCompletionRequestToolMessage,
-        ChatCompletionRequestUserMessage,
-    };
-
-    #[test]
-    fn compact_message_json() {
-        let messages: Vec<ChatCompletionRequestMessage> = vec![
-            ChatCompletionRequestSystemMessage::from("Be brief.").into(),
-            ChatCompletionRequestUserMessage::from("Hi").into(),
-            ChatCompletionRequestToolMessage {
-                content: "22°C".into(),
-                tool_call_id: "call_1".into(),
-            }
-            .into(),
-        ];
-        assert_eq!(
-            compact_messages(&messages, 100).0,
-            r#"[{"content":"Be brief.","role":"system"},{"content":"Hi","role":"user"},{"content":"22°C","role":"tool","tool_call_id":"call_1"}]"#
-        );
-    }
 
     #[test]
     fn short_type_names() {

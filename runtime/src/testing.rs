@@ -39,10 +39,10 @@ use crate::TracedClient;
 
 /// OpenAI wire fixtures: response bodies in the shape the Chat Completions API sends.
 pub mod fixtures {
-    /// A plain answer with `usage`, `service_tier` and `system_fingerprint` (the seed's first
-    /// answer: id `chatcmpl-7DO5Jns0IVgSxWRjTaBUHL0VWPtyK`, usage 30/13/43).
+    /// A plain answer with `usage`, `service_tier` and `system_fingerprint` (a short answer:
+    /// id `chatcmpl-7DO5Jns0IVgSxWRjTaBUHL0VWPtyK`, usage 30/13/43).
     pub const CHAT_COMPLETION: &str = include_str!("../fixtures/openai/chat_completion.json");
-    /// The seed's second answer: a long paragraph (usage 30/175/205).
+    /// A long answer: a paragraph (usage 30/175/205).
     pub const CHAT_COMPLETION_LONG: &str =
         include_str!("../fixtures/openai/chat_completion_long.json");
     /// An answer that calls a tool (`content` null, `finish_reason` `tool_calls`).
@@ -76,10 +76,9 @@ const OVERRIDE_PRIORITY: u8 = 1;
 
 /// A mock OpenAI server on `127.0.0.1` (a real HTTP server, [wiremock]).
 ///
-/// Out of the box `POST /v1/chat/completions` answers the seed's second prompt (a request that
-/// mentions "meaning of death") with [`fixtures::CHAT_COMPLETION_LONG`] and every other
-/// request with [`fixtures::CHAT_COMPLETION`]. [`answer`](Self::answer) and
-/// [`answer_times`](Self::answer_times) override that.
+/// Out of the box `POST /v1/chat/completions` answers every request with
+/// [`fixtures::CHAT_COMPLETION`]. [`answer`](Self::answer), [`answer_times`](Self::answer_times)
+/// and [`answer_when`](Self::answer_when) override that.
 ///
 /// Dropping it shuts the server down from a thread of its own (see the `Drop` impl), so that it
 /// never hangs the runtime it is dropped on.
@@ -96,15 +95,6 @@ impl MockOpenAI {
         let mock = MockOpenAI {
             server: Some(server),
         };
-        mock.mount(
-            Mock::given(method("POST"))
-                .and(path(CHAT_PATH))
-                .and(body_string_contains("meaning of death")),
-            200,
-            fixtures::CHAT_COMPLETION_LONG,
-            DEFAULT_PRIORITY - 1,
-        )
-        .await;
         mock.mount(
             Mock::given(method("POST")).and(path(CHAT_PATH)),
             200,
@@ -126,6 +116,20 @@ impl MockOpenAI {
     pub async fn answer(&self, status: u16, body: &str) {
         self.mount(
             Mock::given(method("POST")).and(path(CHAT_PATH)),
+            status,
+            body,
+            OVERRIDE_PRIORITY,
+        )
+        .await;
+    }
+
+    /// Answers every later chat request whose body contains `needle` with `status` and the
+    /// JSON `body` (other requests get the earlier answers).
+    pub async fn answer_when(&self, needle: &str, status: u16, body: &str) {
+        self.mount(
+            Mock::given(method("POST"))
+                .and(path(CHAT_PATH))
+                .and(body_string_contains(needle)),
             status,
             body,
             OVERRIDE_PRIORITY,
@@ -224,11 +228,14 @@ fn json_response(status: u16, body: &str) -> ResponseTemplate {
 }
 
 /// Captures exported spans in memory through a real SDK pipeline (an `SdkTracerProvider` with
-/// the in-memory exporter and a simple span processor), installed as the global provider once
-/// per process.
+/// the in-memory exporter and a simple span processor).
 ///
-/// Tests running in parallel share it: run each test's work under its own root span with
-/// [`trace`](Self::trace), which returns only the spans of that trace.
+/// Run each test's work under its own root span with [`trace`](Self::trace), which returns only
+/// the spans of that trace. The root's context carries the capture's provider, so the spans of
+/// `#[traced_chat]` functions and of [`TracedClient`]s made beneath it go to the capture without
+/// any global provider ([`new`](Self::new)); [`install`](Self::install) also makes one shared
+/// capture the global provider, for spans made outside a `trace` (a task spawned without the
+/// context, another library's spans).
 ///
 /// Beside the exporter, a [`SpanLedger`] processor sees every span start and end, so a test can
 /// check that nothing was left open ([`lifecycle`](Self::lifecycle)).
@@ -240,26 +247,40 @@ pub struct SpanCapture {
 }
 
 impl SpanCapture {
-    /// Installs the capturing provider as the global tracer provider (once per process) and
-    /// returns a handle to it.
+    /// A capture of its own, not installed anywhere: its provider reaches the spans made inside
+    /// [`trace`](Self::trace) through the context, so tests run side by side without a
+    /// process-wide provider.
+    pub fn new() -> SpanCapture {
+        let exporter = InMemorySpanExporter::default();
+        let ledger = SpanLedger::default();
+        let provider = SdkTracerProvider::builder()
+            .with_span_processor(ledger.clone())
+            .with_simple_exporter(exporter.clone())
+            .build();
+        SpanCapture {
+            exporter,
+            ledger,
+            provider,
+        }
+    }
+
+    /// Installs one shared capture as the global tracer provider (once per process) and returns
+    /// a handle to it.
     pub fn install() -> SpanCapture {
         static CAPTURE: OnceLock<SpanCapture> = OnceLock::new();
         CAPTURE
             .get_or_init(|| {
-                let exporter = InMemorySpanExporter::default();
-                let ledger = SpanLedger::default();
-                let provider = SdkTracerProvider::builder()
-                    .with_span_processor(ledger.clone())
-                    .with_simple_exporter(exporter.clone())
-                    .build();
-                opentelemetry::global::set_tracer_provider(provider.clone());
-                SpanCapture {
-                    exporter,
-                    ledger,
-                    provider,
-                }
+                let capture = SpanCapture::new();
+                opentelemetry::global::set_tracer_provider(capture.provider.clone());
+                capture
             })
             .clone()
+    }
+
+    /// The capture's tracer provider, to give to
+    /// [`TracedClientBuilder::tracer_provider`](crate::TracedClientBuilder::tracer_provider).
+    pub fn provider(&self) -> &SdkTracerProvider {
+        &self.provider
     }
 
     /// Runs `work` inside a new root span named `root` and returns its output with every span of
@@ -295,10 +316,11 @@ impl SpanCapture {
         (output, cx.span().span_context().trace_id())
     }
 
+    /// A new root span named `root`, in a context that carries the capture's provider.
     fn root_context(&self, root: &'static str) -> Context {
         let tracer = self.provider.tracer("traced-chat-testing");
         let span = tracer.start_with_context(root, &Context::new());
-        Context::new().with_span(span)
+        carrying(&self.provider, Context::new().with_span(span))
     }
 
     /// Every ended span of the trace `trace_id`, in the order they ended.
@@ -347,6 +369,24 @@ impl SpanCapture {
     pub fn all_spans(&self) -> Spans {
         Spans(self.exporter.get_finished_spans().unwrap_or_default())
     }
+}
+
+impl Default for SpanCapture {
+    fn default() -> Self {
+        SpanCapture::new()
+    }
+}
+
+/// `cx` carrying `provider` to the spans this crate starts beneath it.
+#[cfg(feature = "otel")]
+fn carrying(provider: &SdkTracerProvider, cx: Context) -> Context {
+    crate::otel::telemetry::InjectedTracer::new(provider).carried_by(&cx)
+}
+
+/// Without instrumentation this crate starts no span: nothing to carry.
+#[cfg(not(feature = "otel"))]
+fn carrying(_: &SdkTracerProvider, cx: Context) -> Context {
+    cx
 }
 
 /// A span processor that keeps, per trace, the spans that have started and not yet ended, how
@@ -532,12 +572,21 @@ pub fn attribute<'a>(span: &'a SpanData, key: &str) -> Option<&'a Value> {
 /// Captures metrics in memory through a real SDK pipeline (an `SdkMeterProvider` with a periodic
 /// reader over the in-memory exporter), installed as the global meter provider once per process.
 ///
-/// Install it before building the clients whose metrics you want: instruments come from the
-/// global provider as it is when a client is built.
+/// Give its [`provider`](Self::provider) to a client's builder
+/// ([`TracedClientBuilder::meter_provider`](crate::TracedClientBuilder::meter_provider)), or
+/// [`install`](Self::install) one shared capture as the global meter provider before building the
+/// clients whose metrics you want (instruments come from the global provider as it is when a
+/// client is built).
 #[derive(Debug, Clone)]
 pub struct MetricCapture {
     exporter: opentelemetry_sdk::metrics::InMemoryMetricExporter,
     provider: opentelemetry_sdk::metrics::SdkMeterProvider,
+}
+
+impl Default for MetricCapture {
+    fn default() -> Self {
+        MetricCapture::new()
+    }
 }
 
 /// One histogram data point, flattened for assertions.
@@ -568,19 +617,30 @@ impl HistogramPoint {
 }
 
 impl MetricCapture {
-    /// Installs the capturing provider as the global meter provider (once per process).
+    /// A capture of its own, not installed anywhere.
+    pub fn new() -> MetricCapture {
+        let exporter = opentelemetry_sdk::metrics::InMemoryMetricExporter::default();
+        let provider = opentelemetry_sdk::metrics::SdkMeterProvider::builder()
+            .with_periodic_exporter(exporter.clone())
+            .build();
+        MetricCapture { exporter, provider }
+    }
+
+    /// Installs one shared capture as the global meter provider (once per process).
     pub fn install() -> MetricCapture {
         static CAPTURE: OnceLock<MetricCapture> = OnceLock::new();
         CAPTURE
             .get_or_init(|| {
-                let exporter = opentelemetry_sdk::metrics::InMemoryMetricExporter::default();
-                let provider = opentelemetry_sdk::metrics::SdkMeterProvider::builder()
-                    .with_periodic_exporter(exporter.clone())
-                    .build();
-                opentelemetry::global::set_meter_provider(provider.clone());
-                MetricCapture { exporter, provider }
+                let capture = MetricCapture::new();
+                opentelemetry::global::set_meter_provider(capture.provider.clone());
+                capture
             })
             .clone()
+    }
+
+    /// The capture's meter provider.
+    pub fn provider(&self) -> &opentelemetry_sdk::metrics::SdkMeterProvider {
+        &self.provider
     }
 
     /// Exports now and returns every histogram data point recorded so far (cumulative).
@@ -635,6 +695,16 @@ impl MetricCapture {
         }
         out
     }
+}
+
+/// `text` cut to at most `max` bytes on a UTF-8 character boundary, as every recorded text is.
+pub use crate::text::truncate;
+
+/// The span formatted as one JSON document, as [`ConsoleExporter`](crate::ConsoleExporter)
+/// writes it.
+#[cfg(feature = "otel")]
+pub fn span_to_json(span: &SpanData, resource: &opentelemetry_sdk::Resource) -> String {
+    crate::otel::console::span_to_json(span, resource)
 }
 
 /// The string value of attribute `key` on `span`; panics, naming both, if it is missing or not a

@@ -1,4 +1,4 @@
-// The seed's shape: a free function, the prompt argument named `prompt`.
+// The simplest shape: a free function, the prompt argument named `prompt`.
 use traced_chat::traced_chat;
 
 #[traced_chat]

@@ -1,5 +1,6 @@
 //! The innermost tower service of a [`TracedClient`](crate::TracedClient): sends each HTTP
-//! attempt inside its own `HTTP POST` CLIENT span and injects that span's W3C `traceparent`.
+//! attempt inside its own `HTTP POST` CLIENT span and injects that span's trace context through
+//! the configured propagator (by hand, without a lock, when that is the W3C one).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -8,14 +9,16 @@ use std::task::{Context as TaskContext, Poll};
 
 use async_openai::error::OpenAIError;
 use async_openai::middleware::HttpRequestFactory;
+use opentelemetry::propagation::Injector;
 use opentelemetry::{
     Context, KeyValue, StringValue,
-    trace::{FutureExt as _, SpanBuilder, SpanKind, Status, TraceContextExt, Tracer as _},
+    trace::{FutureExt as _, SpanBuilder, SpanKind, Status, TraceContextExt},
 };
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
+use super::span::OwnedSpan;
+use super::telemetry::InjectedTracer;
 use crate::attributes as attr;
-use crate::span::OwnedSpan;
 use crate::transport::Transport;
 
 type HttpFuture = Pin<Box<dyn Future<Output = Result<reqwest::Response, OpenAIError>> + Send>>;
@@ -25,13 +28,19 @@ type HttpFuture = Pin<Box<dyn Future<Output = Result<reqwest::Response, OpenAIEr
 pub(crate) struct TracedHttpService {
     transport: Transport,
     propagate: bool,
+    tracer: Option<InjectedTracer>,
 }
 
 impl TracedHttpService {
-    pub(crate) fn new(transport: Transport, propagate: bool) -> Self {
+    pub(crate) fn new(
+        transport: Transport,
+        propagate: bool,
+        tracer: Option<InjectedTracer>,
+    ) -> Self {
         TracedHttpService {
             transport,
             propagate,
+            tracer,
         }
     }
 }
@@ -48,18 +57,23 @@ impl tower::Service<HttpRequestFactory> for TracedHttpService {
     fn call(&mut self, factory: HttpRequestFactory) -> HttpFuture {
         let transport = self.transport.clone();
         let propagate = self.propagate;
-        // The retry layer calls us from inside the chat span's context.
+        let tracer = self.tracer.clone();
+        // The retry layer calls us from inside the client span's context.
         let parent = Context::current();
         Box::pin(async move {
             let mut request = factory.build().await?;
-            let span = OwnedSpan::start(start_http_span(&parent, &request));
+            let span = OwnedSpan::new(start_http_span(&parent, &request, tracer.as_ref()));
             if propagate {
                 inject_trace_context(span.context(), request.headers_mut());
             }
-            let result = transport
-                .send(request)
-                .with_context(span.context().clone())
-                .await;
+            let result = match &transport {
+                // reqwest makes no spans: nothing beneath needs the span to be current.
+                Transport::Reqwest(_) => transport.send(request).await,
+                Transport::Service(_) => {
+                    let cx = span.context().clone();
+                    transport.send(request).with_context(cx).await
+                }
+            };
             record_outcome(&span, &result);
             span.end();
             result.map_err(OpenAIError::Reqwest)
@@ -67,7 +81,11 @@ impl tower::Service<HttpRequestFactory> for TracedHttpService {
     }
 }
 
-fn start_http_span(parent: &Context, request: &reqwest::Request) -> Context {
+fn start_http_span(
+    parent: &Context,
+    request: &reqwest::Request,
+    tracer: Option<&InjectedTracer>,
+) -> Context {
     let method = method_name(request.method());
     let url = redacted_url(request.url());
     let name = if request.method() == reqwest::Method::POST {
@@ -83,8 +101,7 @@ fn start_http_span(parent: &Context, request: &reqwest::Request) -> Context {
             KeyValue::new(attr::HTTP_REQUEST_METHOD, method),
             KeyValue::new(attr::URL_FULL, url),
         ]);
-    let span = crate::telemetry::tracer().build_with_context(builder, parent);
-    parent.with_span(span)
+    super::telemetry::start_span(parent, builder, tracer)
 }
 
 /// The method as a static string for the standard methods (no allocation on the hot path).
@@ -135,14 +152,50 @@ fn record_outcome(span: &OwnedSpan, result: &Result<reqwest::Response, reqwest::
                 attr::ERROR_TYPE,
                 crate::error::reqwest_kind(error),
             ));
-            span.set_status(Status::error(error.to_string()));
+            span.set_status(Status::error(crate::error::display_message(error)));
+        }
+    }
+}
+
+/// Sets the trace-context headers of the span in `cx` through the global text-map propagator
+/// (B3, Jaeger, baggage, a composite, …). When that propagator is the W3C trace-context one, the
+/// W3C headers are written by hand (no formatting through the propagator's map); when it wrote
+/// nothing (none was installed: the default no-op), they are written too, as before any
+/// propagator existed.
+fn inject_trace_context(cx: &Context, headers: &mut HeaderMap) {
+    let injected = opentelemetry::global::get_text_map_propagator(|propagator| {
+        let mut fields = propagator.fields();
+        let w3c = fields.next() == Some(attr::TRACEPARENT_HEADER) && fields.eq(["tracestate"]);
+        if w3c {
+            return false;
+        }
+        let mut injector = HeaderInjector(headers, false);
+        propagator.inject_context(cx, &mut injector);
+        injector.1
+    });
+    // The W3C propagator, or one that wrote nothing (none installed: the default no-op).
+    if !injected {
+        inject_w3c(cx, headers);
+    }
+}
+
+/// Writes propagator fields into request headers (invalid names or values are skipped), and
+/// notes whether it wrote any.
+struct HeaderInjector<'a>(&'a mut HeaderMap, bool);
+
+impl Injector for HeaderInjector<'_> {
+    fn set(&mut self, key: &str, value: String) {
+        let name = HeaderName::from_bytes(key.as_bytes());
+        if let (Ok(name), Ok(value)) = (name, HeaderValue::from_str(&value)) {
+            self.0.insert(name, value);
+            self.1 = true;
         }
     }
 }
 
 /// Sets the W3C `traceparent` (and `tracestate`, when there is one) of the span in `cx`,
 /// formatted by hand: this runs on every attempt.
-fn inject_trace_context(cx: &Context, headers: &mut HeaderMap) {
+fn inject_w3c(cx: &Context, headers: &mut HeaderMap) {
     let span = cx.span();
     let context = span.span_context();
     if !context.is_valid() {
@@ -187,7 +240,7 @@ fn traceparent(trace_id: [u8; 16], span_id: [u8; 8], flags: u8) -> [u8; 55] {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use opentelemetry::propagation::{Injector, TextMapPropagator};
+    use opentelemetry::propagation::TextMapPropagator;
 
     struct Map(std::collections::HashMap<String, String>);
 
@@ -212,7 +265,7 @@ mod tests {
         opentelemetry_sdk::propagation::TraceContextPropagator::new()
             .inject_context(&cx, &mut expected);
         let mut headers = HeaderMap::new();
-        inject_trace_context(&cx, &mut headers);
+        inject_w3c(&cx, &mut headers);
         assert_eq!(
             headers["traceparent"].to_str().unwrap(),
             expected.0["traceparent"],

@@ -3,7 +3,6 @@
 
 use std::time::Duration;
 
-use async_openai::types::chat::CompletionUsage;
 use opentelemetry::KeyValue;
 use opentelemetry::metrics::Histogram;
 
@@ -19,7 +18,15 @@ const DURATION_BUCKETS: [f64; 14] = [
     0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92,
 ];
 
-/// The instruments of one client, taken from the global meter provider when the client is built.
+/// Tokens a call used, as the server reported them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct TokenUsage {
+    pub(crate) input: u64,
+    pub(crate) output: u64,
+}
+
+/// The instruments of one client, taken from its meter (the global meter provider's as it is
+/// when the client is built, unless one was given to the builder).
 #[derive(Debug, Clone)]
 pub(crate) struct Metrics {
     token_usage: Histogram<u64>,
@@ -29,8 +36,7 @@ pub(crate) struct Metrics {
 }
 
 impl Metrics {
-    pub(crate) fn new() -> Self {
-        let meter = opentelemetry::global::meter_with_scope(crate::telemetry::scope());
+    pub(crate) fn new(meter: &opentelemetry::metrics::Meter) -> Self {
         Metrics {
             token_usage: meter
                 .u64_histogram(attr::METRIC_TOKEN_USAGE)
@@ -67,7 +73,7 @@ impl Metrics {
         response_model: Option<std::sync::Arc<str>>,
         error_type: Option<&str>,
         duration: Duration,
-        usage: Option<&CompletionUsage>,
+        usage: Option<TokenUsage>,
     ) {
         if let Some(model) = response_model {
             attributes.push(KeyValue::new(attr::GEN_AI_RESPONSE_MODEL, model));
@@ -78,13 +84,11 @@ impl Metrics {
         self.duration.record(duration.as_secs_f64(), &attributes);
         if let Some(usage) = usage {
             attributes.push(KeyValue::new(attr::GEN_AI_TOKEN_TYPE, "input"));
-            self.token_usage
-                .record(u64::from(usage.prompt_tokens), &attributes);
+            self.token_usage.record(usage.input, &attributes);
             if let Some(last) = attributes.last_mut() {
                 *last = KeyValue::new(attr::GEN_AI_TOKEN_TYPE, "output");
             }
-            self.token_usage
-                .record(u64::from(usage.completion_tokens), &attributes);
+            self.token_usage.record(usage.output, &attributes);
         }
     }
 

@@ -1,5 +1,5 @@
 //! [`ConsoleExporter`]: prints each finished span as pretty JSON in the shape of the Python
-//! SDK's console exporter (the seed's trace).
+//! SDK's console exporter, so that a trace reads as the Python one does.
 
 use std::fmt;
 use std::io::Write;
@@ -17,7 +17,8 @@ use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 use serde::Serialize;
 use serde::ser::{SerializeMap, SerializeSeq, Serializer};
 
-/// A span exporter that writes every span as pretty JSON, in the seed's shape: `name`,
+/// A span exporter that writes every span as pretty JSON, in the shape of the Python SDK's
+/// console exporter: `name`,
 /// `context{trace_id, span_id, trace_state}`, `kind` (`SpanKind.CLIENT`), `parent_id`,
 /// `start_time`, `end_time`, `status{status_code}`, `attributes`, `events`, `links`,
 /// `resource{attributes, schema_url}`, with ids as `0x…` hex.
@@ -76,8 +77,8 @@ impl SpanExporter for ConsoleExporter {
     }
 }
 
-/// Formats a span as one JSON document in the seed's shape (exposed for tests).
-pub fn span_to_json(span: &SpanData, resource: &Resource) -> String {
+/// Formats a span as one JSON document in the console exporter's shape.
+pub(crate) fn span_to_json(span: &SpanData, resource: &Resource) -> String {
     let mut out = Vec::new();
     // Writing into a Vec cannot fail.
     let _ = write_span(&mut out, span, resource);

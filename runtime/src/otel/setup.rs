@@ -1,0 +1,158 @@
+//! What [`init`](crate::init) installs: the SDK's tracer and meter providers with the console or
+//! OTLP exporters, and how they shut down within a deadline.
+
+use std::time::{Duration, Instant};
+
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::metrics::SdkMeterProvider;
+use opentelemetry_sdk::trace::SdkTracerProvider;
+
+use super::console::{ConsoleExporter, ConsoleMetricExporter};
+use crate::init::{Exporter, InitError, ShutdownError};
+
+/// The providers a [`TelemetryGuard`](crate::init::TelemetryGuard) keeps alive.
+#[derive(Debug, Default)]
+pub(crate) struct Providers {
+    pub(crate) tracer: Option<SdkTracerProvider>,
+    pub(crate) meter: Option<SdkMeterProvider>,
+}
+
+impl Providers {
+    /// Flushes and shuts the providers down, spans and metrics side by side, each on a thread of
+    /// its own with the whole `timeout`; returns by the deadline whatever the exporters do.
+    pub(crate) fn shutdown(self, timeout: Duration) -> Result<(), ShutdownError> {
+        type Job = Box<dyn FnOnce() -> OTelSdkResult + Send>;
+        let jobs: [(&'static str, Option<Job>); 2] = [
+            (
+                "spans",
+                self.tracer
+                    .map(|p| Box::new(move || p.shutdown_with_timeout(timeout)) as Job),
+            ),
+            (
+                "metrics",
+                self.meter
+                    .map(|p| Box::new(move || p.shutdown_with_timeout(timeout)) as Job),
+            ),
+        ];
+        let deadline = Instant::now() + timeout;
+        let (done, finished) = std::sync::mpsc::channel::<Option<String>>();
+        let mut pending = 0;
+        let mut failures = Vec::new();
+        for (what, job) in jobs {
+            let Some(job) = job else { continue };
+            let done = done.clone();
+            let spawned = std::thread::Builder::new()
+                .name(format!("traced-chat-shutdown-{what}"))
+                .spawn(move || {
+                    let _ = done.send(job().err().map(|error| format!("{what}: {error}")));
+                });
+            match spawned {
+                Ok(_) => pending += 1,
+                Err(error) => failures.push(format!("{what}: no thread to shut down on: {error}")),
+            }
+        }
+        for _ in 0..pending {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match finished.recv_timeout(left) {
+                Ok(failure) => failures.extend(failure),
+                Err(_) => return Err(ShutdownError::Timeout(timeout)),
+            }
+        }
+        if failures.is_empty() {
+            Ok(())
+        } else {
+            Err(ShutdownError::Failed(failures.join("; ")))
+        }
+    }
+}
+
+/// Sets telemetry up as the environment says (see [`Exporter::from_env`]).
+pub(crate) fn from_env() -> Result<Providers, InitError> {
+    let traces = Exporter::from_env()?;
+    let metrics = Exporter::metrics_from_env(traces)?;
+    install(traces, metrics)
+}
+
+/// Installs spans exported to `traces` and metrics exported to `metrics`.
+pub(crate) fn install(traces: Exporter, metrics: Exporter) -> Result<Providers, InitError> {
+    match traces {
+        Exporter::None => Ok(installed(None, meter_provider(metrics)?)),
+        Exporter::Console => Ok(console(metrics)),
+        Exporter::Otlp => otlp(metrics),
+    }
+}
+
+/// Spans printed as JSON on standard output, with the metrics `metrics` asks for (without the
+/// `otlp` feature an OTLP metrics request cannot be met: the console stands in).
+pub(crate) fn console(metrics: Exporter) -> Providers {
+    let tracer = SdkTracerProvider::builder()
+        .with_simple_exporter(ConsoleExporter::new())
+        .build();
+    let meter = meter_provider(metrics).unwrap_or_else(|_| Some(console_meter_provider()));
+    installed(Some(tracer), meter)
+}
+
+fn console_meter_provider() -> SdkMeterProvider {
+    SdkMeterProvider::builder()
+        .with_periodic_exporter(ConsoleMetricExporter::new())
+        .build()
+}
+
+/// Spans over OTLP/HTTP with a batch processor.
+#[cfg(feature = "otlp")]
+fn otlp(metrics: Exporter) -> Result<Providers, InitError> {
+    let exporter = opentelemetry_otlp::SpanExporter::builder()
+        .with_http()
+        .build()
+        .map_err(|e| InitError::Otlp(Box::new(e)))?;
+    let tracer = SdkTracerProvider::builder()
+        .with_batch_exporter(exporter)
+        .build();
+    Ok(installed(Some(tracer), meter_provider(metrics)?))
+}
+
+/// OTLP export needs the `otlp` feature.
+#[cfg(not(feature = "otlp"))]
+fn otlp(_: Exporter) -> Result<Providers, InitError> {
+    Err(InitError::OtlpFeatureOff)
+}
+
+/// A meter provider exporting to `metrics`, or none.
+fn meter_provider(metrics: Exporter) -> Result<Option<SdkMeterProvider>, InitError> {
+    match metrics {
+        Exporter::None => Ok(None),
+        Exporter::Console => Ok(Some(console_meter_provider())),
+        Exporter::Otlp => otlp_meter_provider().map(Some),
+    }
+}
+
+#[cfg(feature = "otlp")]
+fn otlp_meter_provider() -> Result<SdkMeterProvider, InitError> {
+    let exporter = opentelemetry_otlp::MetricExporter::builder()
+        .with_http()
+        .build()
+        .map_err(|e| InitError::Otlp(Box::new(e)))?;
+    Ok(SdkMeterProvider::builder()
+        .with_periodic_exporter(exporter)
+        .build())
+}
+
+#[cfg(not(feature = "otlp"))]
+fn otlp_meter_provider() -> Result<SdkMeterProvider, InitError> {
+    Err(InitError::OtlpFeatureOff)
+}
+
+/// Installs the providers as the global ones (and, with a tracer provider, the W3C
+/// trace-context propagator).
+fn installed(tracer: Option<SdkTracerProvider>, meter: Option<SdkMeterProvider>) -> Providers {
+    if let Some(tracer) = &tracer {
+        opentelemetry::global::set_text_map_propagator(
+            opentelemetry_sdk::propagation::TraceContextPropagator::new(),
+        );
+        opentelemetry::global::set_tracer_provider(tracer.clone());
+    }
+    if let Some(meter) = &meter {
+        opentelemetry::global::set_meter_provider(meter.clone());
+    }
+    Providers { tracer, meter }
+}
