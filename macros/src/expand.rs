@@ -1018,4 +1018,22 @@ mod tests {
             Some("prompt")
         );
     }
+
+    #[test]
+    fn track_caller_is_rejected() {
+        let errors = expand_errors(
+            quote!(),
+            quote!(
+                #[track_caller]
+                fn call(prompt: &str) -> String {
+                    prompt.to_owned()
+                }
+            ),
+        );
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(
+            errors[0].starts_with("`#[track_caller]` would have no effect under `#[traced_chat]`"),
+            "{errors:?}"
+        );
+    }
 }
