@@ -67,9 +67,10 @@ mod item;
 ///   the span (a traced call there is not its child). The `fields(...)` values are evaluated
 ///   at the call, before those statements; the prompt is read when the span starts, at the
 ///   start of the block, so the block takes the prompt argument (moves it in) even if it does
-///   not use it: a statement before the block must not move it elsewhere, and the future must
-///   be allowed to capture it (not `+ use<>`). Otherwise choose what to record with
-///   `prompt = …`, or `skip(prompt)`.
+///   not use it. So a statement before the block must not move it elsewhere (rustc then reports
+///   "use of moved value: `prompt`" at the `async` block: move that statement into the block,
+///   or record no prompt with `skip(prompt)`), and the future must be allowed to capture it
+///   (not `+ use<>`).
 /// - **`fn f(…) -> impl Future<Output = T>` with any other body** (a future made elsewhere:
 ///   `std::future::ready(x)`, a call, `return`s): the span starts at the call, child of the
 ///   context current at the call, and the future the body returns is traced: the span is
