@@ -362,10 +362,14 @@ async fn future_ending_in_an_async_block_is_traced_from_its_first_poll() {
             "{name} in the trace it was built in"
         );
     }
-    let lazy = spans.one("lazy");
-    assert_eq!(attribute(lazy, "app.words"), Some(&Value::I64(2)));
+    let lazy_span = spans.one("lazy");
+    assert_eq!(attribute(lazy_span, "app.words"), Some(&Value::I64(2)));
     // The body's `async` block runs inside the span; the statements before it ran at the call.
-    let inside: Vec<_> = spans.children_of(lazy).iter().map(|s| &s.name).collect();
+    let inside: Vec<_> = spans
+        .children_of(lazy_span)
+        .iter()
+        .map(|s| &s.name)
+        .collect();
     assert_eq!(inside, ["sync_fn"]);
     assert_eq!(
         built
@@ -374,6 +378,12 @@ async fn future_ending_in_an_async_block_is_traced_from_its_first_poll() {
         Some("built")
     );
     assert!(spans.named("before").is_empty());
+
+    // Dropped before its first poll, like an `async fn`'s future: no span, only the statements
+    // before the block ran.
+    let (_, spans) = capture.trace_sync("test", || drop(lazy("never".into(), 0)));
+    assert!(spans.named("lazy").is_empty());
+    assert_eq!(text(spans.one("before"), "openai.prompt"), Some("never"));
 }
 
 #[tokio::test]
