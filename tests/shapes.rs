@@ -274,3 +274,143 @@ async fn remaining_shapes_record_their_spans() {
     assert_eq!(text(span, "error.type"), Some("Error"));
     assert_eq!(text(span, "openai.response"), None);
 }
+
+// --- futures returned by functions that are not `async` ----------------------------------------
+
+#[traced_chat]
+fn before(prompt: &str) -> String {
+    prompt.len().to_string()
+}
+
+/// Ends in an `async` block: traced from the block's first poll, as `#[tracing::instrument]`
+/// does; the statements before the block run at the call, outside the span.
+#[traced_chat(fields(app.words = words))]
+fn lazy(prompt: String, words: i64) -> impl Future<Output = String> {
+    let n = before(&prompt);
+    async move {
+        tokio::task::yield_now().await;
+        format!("{} {n}", sync_fn(&prompt))
+    }
+}
+
+/// Returns a future made elsewhere: the span starts at the call.
+#[traced_chat]
+fn eager(prompt: String) -> impl Future<Output = String> {
+    std::future::ready(prompt.to_uppercase())
+}
+
+/// A hand-written `Box::pin(async …)`: traced from its first poll, as an `#[async_trait]` method.
+#[traced_chat(skip(response))]
+fn pinned(prompt: &str) -> std::pin::Pin<Box<dyn Future<Output = usize> + Send + '_>> {
+    Box::pin(async move { prompt.len() })
+}
+
+macro_rules! endpoint {
+    ($name:ident($arg:ident) -> $ret:ty $body:block) => {
+        #[traced_chat]
+        fn $name($arg: String) -> $ret $body
+    };
+}
+
+// `$ret` arrives as a `ty` fragment, an invisible group around `impl Future<…> + Send`.
+endpoint!(generated(prompt) -> impl Future<Output = String> + Send {
+    async move { prompt.repeat(3) }
+});
+
+const PAUSE: std::time::Duration = std::time::Duration::from_millis(20);
+
+#[tokio::test]
+async fn future_ending_in_an_async_block_is_traced_from_its_first_poll() {
+    let capture = SpanCapture::install();
+    let bot = Bot {
+        history: vec!["h".into()],
+    };
+    // Built under one root, awaited under another after a pause.
+    let (futures, built) = capture.trace_sync("built", || {
+        (
+            lazy("q".into(), 2),
+            pinned("pp"),
+            bot.chat("c"),
+            generated("g".into()),
+        )
+    });
+    tokio::time::sleep(PAUSE).await;
+    let polled = std::time::SystemTime::now();
+    let ((lazy_out, pinned_out, chat_out, generated_out), spans) = capture
+        .trace("test", async {
+            let (a, b, c, d) = futures;
+            (a.await, b.await, c.await, d.await)
+        })
+        .await;
+    assert_eq!(lazy_out, "Q 1");
+    check(&spans, "lazy", Some("q"), Some("Q 1"));
+    check(&spans, "pinned", Some("pp"), None);
+    check(&spans, "chat", Some("c"), Some("C (1)"));
+    check(&spans, "generated", Some("g"), Some("ggg"));
+    assert_eq!(
+        (pinned_out, chat_out.as_str(), generated_out.as_str()),
+        (2, "C (1)", "ggg")
+    );
+    for name in ["lazy", "pinned", "chat", "generated"] {
+        let span = spans.one(name);
+        assert!(
+            span.start_time >= polled,
+            "{name} started before its first poll"
+        );
+        assert!(
+            built.named(name).is_empty(),
+            "{name} in the trace it was built in"
+        );
+    }
+    let lazy_span = spans.one("lazy");
+    assert_eq!(attribute(lazy_span, "app.words"), Some(&Value::I64(2)));
+    // The body's `async` block runs inside the span; the statements before it ran at the call.
+    let inside: Vec<_> = spans
+        .children_of(lazy_span)
+        .iter()
+        .map(|s| &s.name)
+        .collect();
+    assert_eq!(inside, ["sync_fn"]);
+    assert_eq!(
+        built
+            .parent_of(built.one("before"))
+            .map(|p| p.name.as_ref()),
+        Some("built")
+    );
+    assert!(spans.named("before").is_empty());
+
+    // Dropped before its first poll, like an `async fn`'s future: no span, only the statements
+    // before the block ran.
+    let (_, spans) = capture.trace_sync("test", || drop(lazy("never".into(), 0)));
+    assert!(spans.named("lazy").is_empty());
+    assert_eq!(text(spans.one("before"), "openai.prompt"), Some("never"));
+}
+
+#[tokio::test]
+async fn future_made_elsewhere_is_traced_from_the_call() {
+    let capture = SpanCapture::install();
+    let ((created, polled), spans) = capture
+        .trace("test", async {
+            let future = eager("e".into());
+            let created = std::time::SystemTime::now();
+            tokio::time::sleep(PAUSE).await;
+            let polled = std::time::SystemTime::now();
+            assert_eq!(future.await, "E");
+            (created, polled)
+        })
+        .await;
+    check(&spans, "eager", Some("e"), Some("E"));
+    let span = spans.one("eager");
+    assert!(span.start_time <= created && span.end_time >= polled);
+
+    // Its parent is the context current at the call: built outside any span, it is a root.
+    let future = eager("alone".into());
+    let (_, spans) = capture.trace("test", future).await;
+    assert!(spans.named("eager").is_empty());
+    let all = capture.all_spans();
+    let alone = all
+        .iter()
+        .find(|s| s.name == "eager" && text(s, "openai.prompt") == Some("alone"))
+        .expect("the span of the future built outside any span");
+    assert_eq!(alone.parent_span_id, opentelemetry::trace::SpanId::INVALID);
+}

@@ -6,7 +6,8 @@
 //!   or off (trybuild builds the cases with the features of this test run).
 //! - `tests/ui/fail-otel`: type errors in the instrumented code (an unsupported return or prompt
 //!   type, a field value that is not an attribute value, a wrong `crate = path`, a type error in
-//!   the body); with `otel` off the function is emitted as written and these compile.
+//!   the body, a prompt moved away before the `async` block a function returns); with `otel`
+//!   off the function is emitted as written and these compile.
 //!
 //! Compiler output changes between Rust versions, so the suite runs on the pinned toolchain
 //! only. After changing a message (or `runtime/src/span.rs`/`record.rs`, whose lines some

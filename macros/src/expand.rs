@@ -12,7 +12,21 @@
 //! W(S, move || { <fake return> { body } })              // fn: `run`
 //! W(S, async move { <fake return> { body } }).await     // async fn: `instrument`
 //! let future = (move || { body })(); W(S, future)       // fn -> impl Future: `instrument`
-//! Box::pin(W(S, async move { .. }))                     // #[async_trait] method: `instrument`
+//! ```
+//!
+//! A function that is not `async` and ends in an `async` block (or `Box::pin(async …)`, as
+//! `#[async_trait]` writes it) is traced from that block's first poll instead:
+//!
+//! ```text
+//! use P::{…};
+//! let field_0 = value;                                  // per `fields(...)` entry, at the call
+//! <statements before the block>
+//! Box::pin(async move {                                 // `Box::pin` only if written
+//!     let S = F::start("name");                         // at the first poll
+//!     S.set_attribute("key", field_0);
+//!     (&&Pr(&prompt)).__traced_chat_record_prompt(&S);
+//!     W(S, async move { body }).await                   // the user's block: `instrument`
+//! })
 //! ```
 //!
 //! With `skip(response)`, `W` is `run_unrecorded` / `instrument_unrecorded`.
@@ -162,27 +176,27 @@ enum Shape<'a> {
     Sync,
     /// `async fn`: the body becomes an instrumented `async move` block.
     Async,
-    /// `fn f() -> impl Future<…>`: the future the body returns is instrumented.
-    ImplFuture,
-    /// `#[async_trait]` output: the last statement is `Box::pin(async move { … })`, whose
-    /// async block is instrumented (as tracing-attributes' `AsyncInfo` does).
-    AsyncTrait {
+    /// A function that is not `async` whose last expression is an `async` block, maybe
+    /// `Box::pin`ned (hand-written, or `#[async_trait]` output). As tracing-attributes'
+    /// `AsyncInfo` does, that block is what is traced: the span starts inside it, at its first
+    /// poll; the statements before it run at the call, outside the span.
+    AsyncBlock {
         before: &'a [Stmt],
-        call: &'a ExprCall,
+        /// `Box::pin(…)` around the block, kept as written.
+        pin: Option<&'a ExprCall>,
         block: &'a ExprAsync,
     },
+    /// `fn f() -> impl Future<…>` with any other body: the span starts at the call and the
+    /// future the body returns is instrumented.
+    ImplFuture,
 }
 
 fn shape(func: &TracedFn) -> Shape<'_> {
     if func.sig.asyncness.is_some() {
         return Shape::Async;
     }
-    if let Some((before, call, block)) = boxed_async_block(func) {
-        return Shape::AsyncTrait {
-            before,
-            call,
-            block,
-        };
+    if let Some((before, pin, block)) = tail_async_block(func) {
+        return Shape::AsyncBlock { before, pin, block };
     }
     if returns_impl_future(&func.sig.output) {
         return Shape::ImplFuture;
@@ -190,33 +204,65 @@ fn shape(func: &TracedFn) -> Shape<'_> {
     Shape::Sync
 }
 
-/// The body ends in `Box::pin(async move { … })`, as `#[async_trait]` writes it.
-fn boxed_async_block(func: &TracedFn) -> Option<(&[Stmt], &ExprCall, &ExprAsync)> {
+/// The body ends in `async { … }` or `Box::pin(async { … })` (as `#[async_trait]` writes it),
+/// also when a `macro_rules!` fragment or parentheses wrap either.
+fn tail_async_block(func: &TracedFn) -> Option<(&[Stmt], Option<&ExprCall>, &ExprAsync)> {
     let (last, before) = func.body.stmts()?.split_last()?;
-    let Stmt::Expr(Expr::Call(call), None) = last else {
+    let Stmt::Expr(tail, None) = last else {
         return None;
     };
-    let Expr::Path(path) = &*call.func else {
-        return None;
-    };
-    let segments: Vec<_> = path.path.segments.iter().map(|s| &s.ident).collect();
-    let is_box_pin = matches!(segments.as_slice(), [.., b, p] if *b == "Box" && *p == "pin");
-    match (is_box_pin, call.args.len(), call.args.first()) {
-        (true, 1, Some(Expr::Async(block))) => Some((before, call, block)),
+    match see_through_expr(tail) {
+        Expr::Async(block) => Some((before, None, block)),
+        Expr::Call(call) if is_box_pin(&call.func) && call.args.len() == 1 => {
+            match see_through_expr(&call.args[0]) {
+                Expr::Async(block) => Some((before, Some(call), block)),
+                _ => None,
+            }
+        }
         _ => None,
     }
 }
 
-/// `-> impl Future<Output = …>` (any path ending in `Future`, other bounds allowed).
+/// `Box::pin`, `std::boxed::Box::pin`, …
+fn is_box_pin(func: &Expr) -> bool {
+    let Expr::Path(path) = see_through_expr(func) else {
+        return false;
+    };
+    let segments: Vec<_> = path.path.segments.iter().map(|s| &s.ident).collect();
+    matches!(segments.as_slice(), [.., b, p] if *b == "Box" && *p == "pin")
+}
+
+/// The expression inside the invisible group of a `macro_rules!` fragment (`$e:expr`) and
+/// inside parentheses without attributes.
+fn see_through_expr(mut expr: &Expr) -> &Expr {
+    loop {
+        expr = match expr {
+            Expr::Group(group) if group.attrs.is_empty() => &group.expr,
+            Expr::Paren(paren) if paren.attrs.is_empty() => &paren.expr,
+            _ => return expr,
+        };
+    }
+}
+
+/// The type inside the invisible group of a `macro_rules!` fragment (`$ret:ty`) and inside
+/// parentheses.
+fn see_through_type(mut ty: &Type) -> &Type {
+    loop {
+        ty = match ty {
+            Type::Group(group) => &group.elem,
+            Type::Paren(paren) => &paren.elem,
+            _ => return ty,
+        };
+    }
+}
+
+/// `-> impl Future<Output = …>` (any path ending in `Future`, other bounds allowed), also when
+/// a `macro_rules!` fragment or parentheses wrap it.
 fn returns_impl_future(output: &ReturnType) -> bool {
     let ReturnType::Type(_, ty) = output else {
         return false;
     };
-    let mut ty = &**ty;
-    while let Type::Paren(inner) = ty {
-        ty = &inner.elem;
-    }
-    let Type::ImplTrait(impl_trait) = ty else {
+    let Type::ImplTrait(impl_trait) = see_through_type(ty) else {
         return false;
     };
     impl_trait.bounds.iter().any(|bound| match bound {
@@ -225,95 +271,136 @@ fn returns_impl_future(output: &ReturnType) -> bool {
     })
 }
 
+/// The pieces every shape's generated body is made of.
+struct Parts {
+    /// The span local, invisible to the user's code (mixed-site hygiene), so an argument called
+    /// `__traced_chat_span` still works.
+    span: Ident,
+    /// The runtime function the body goes through, named at the return type: an unsupported
+    /// response type is reported there.
+    wrap: Ident,
+    /// The `use` of the runtime items.
+    imports: TokenStream,
+    /// `let span = FnSpan::start("name");`
+    start: TokenStream,
+    /// `fields(...)`: each value, evaluated where it is written, as the span attribute.
+    fields: Vec<(LitStr, TokenStream)>,
+    /// Records the prompt on the span, if it is recorded.
+    record_prompt: Option<TokenStream>,
+    return_type: TokenStream,
+    return_span: Span,
+}
+
+impl Parts {
+    fn new(args: &Args, func: &TracedFn, shape: &Shape<'_>, prompt: Option<PromptExpr>) -> Self {
+        let (return_type, return_span) = match &func.sig.output {
+            ReturnType::Type(_, ty) => (erase_impl_trait(ty), ty.span()),
+            // No return type: point at the function's name.
+            ReturnType::Default => (quote!(()), func.sig.ident.span()),
+        };
+        let span = Ident::new("__traced_chat_span", Span::mixed_site());
+        let fn_span = Ident::new("__traced_chat_FnSpan", Span::call_site());
+        let prompt_type = Ident::new("__traced_chat_Prompt", Span::call_site());
+        let wrap = Ident::new("__traced_chat_wrap", return_span);
+        let wrap_fn = match (shape, args.records_response()) {
+            (Shape::Sync, true) => "run",
+            (Shape::Sync, false) => "run_unrecorded",
+            (_, true) => "instrument",
+            (_, false) => "instrument_unrecorded",
+        };
+        let wrap_fn = Ident::new(wrap_fn, Span::call_site());
+        let krate = args.krate();
+        // One `use` for everything: if `crate = path` is wrong, that is one error, at the path.
+        let imports = quote! {
+            #[allow(unused_imports)]
+            use #krate::__private::{
+                DisplayPromptKind as _, FnSpan as #fn_span, Prompt as #prompt_type,
+                RecordPromptKind as _, UnrecordablePromptKind as _, #wrap_fn as #wrap,
+            };
+        };
+        let name = args.name.clone().unwrap_or_else(|| {
+            let ident = &func.sig.ident;
+            LitStr::new(&ident.unraw().to_string(), ident.span())
+        });
+        let fields = args.fields.iter().map(|field| {
+            let value = &field.value;
+            (field.key.clone(), quote!(#value))
+        });
+        // Spanned at the prompt: a type that cannot be recorded is reported there.
+        let record_prompt = prompt.map(|PromptExpr { tokens, span: at }| {
+            quote_spanned! {at=>
+                (&&#prompt_type(&#tokens)).__traced_chat_record_prompt(&#span);
+            }
+        });
+        Parts {
+            start: quote!(let #span = #fn_span::start(#name);),
+            fields: fields.collect(),
+            span,
+            wrap,
+            imports,
+            record_prompt,
+            return_type,
+            return_span,
+        }
+    }
+
+    /// Starts the span, sets the fields and records the prompt.
+    fn prelude(&self) -> TokenStream {
+        let Parts {
+            span,
+            start,
+            record_prompt,
+            ..
+        } = self;
+        let fields = self
+            .fields
+            .iter()
+            .map(|(key, value)| quote!(#span.set_attribute(#key, #value);));
+        quote! {
+            #start
+            #(#fields)*
+            #record_prompt
+        }
+    }
+}
+
 /// The expanded function.
 fn instrument(args: &Args, func: &TracedFn, prompt: Option<PromptExpr>) -> TokenStream {
-    let krate = args.krate();
-    let (return_type, return_span) = match &func.sig.output {
-        ReturnType::Type(_, ty) => (erase_impl_trait(ty), ty.span()),
-        // No return type: point at the function's name.
-        ReturnType::Default => (quote!(()), func.sig.ident.span()),
-    };
     let shape = shape(func);
-
-    // Generated names. The span local is invisible to the user's code (mixed-site hygiene), so
-    // an argument called `__traced_chat_span` still works.
-    let span = Ident::new("__traced_chat_span", Span::mixed_site());
-    let fn_span = Ident::new("__traced_chat_FnSpan", Span::call_site());
-    let prompt_type = Ident::new("__traced_chat_Prompt", Span::call_site());
-    // The runtime function the body goes through, named at the return type: an unsupported
-    // response type is reported there.
-    let wrap = Ident::new("__traced_chat_wrap", return_span);
-    let wrap_fn = match (&shape, args.records_response()) {
-        (Shape::Sync, true) => "run",
-        (Shape::Sync, false) => "run_unrecorded",
-        (_, true) => "instrument",
-        (_, false) => "instrument_unrecorded",
-    };
-    let wrap_fn = Ident::new(wrap_fn, Span::call_site());
-
-    // One `use` for everything: if `crate = path` is wrong, that is one error, at the path.
-    let imports = quote! {
-        #[allow(unused_imports)]
-        use #krate::__private::{
-            DisplayPromptKind as _, FnSpan as #fn_span, Prompt as #prompt_type,
-            RecordPromptKind as _, UnrecordablePromptKind as _, #wrap_fn as #wrap,
-        };
-    };
-    let name = args.name.clone().unwrap_or_else(|| {
-        let ident = &func.sig.ident;
-        LitStr::new(&ident.unraw().to_string(), ident.span())
-    });
-    let fields = args.fields.iter().map(|field| {
-        let (key, value) = (&field.key, &field.value);
-        quote!(#span.set_attribute(#key, #value);)
-    });
-    // Spanned at the prompt: a type that cannot be recorded is reported there.
-    let record_prompt = prompt.map(|PromptExpr { tokens, span: at }| {
-        quote_spanned! {at=>
-            (&&#prompt_type(&#tokens)).__traced_chat_record_prompt(&#span);
-        }
-    });
-    let prelude = quote! {
-        #imports
-        let #span = #fn_span::start(#name);
-        #(#fields)*
-        #record_prompt
-    };
-
+    let parts = Parts::new(args, func, &shape, prompt);
     let block = func.body.block();
-    let fake_return = fake_return(&return_type, return_span);
+    let Parts {
+        span,
+        wrap,
+        imports,
+        return_span,
+        ..
+    } = &parts;
+    let prelude = parts.prelude();
+    let fake_return = fake_return(&parts.return_type, *return_span);
     let body = match shape {
-        Shape::Sync => quote_spanned! {return_span=>
+        Shape::Sync => quote_spanned! {*return_span=>
+            #imports
             #prelude
             #wrap(#span, move || { #fake_return #block })
         },
-        Shape::Async => quote_spanned! {return_span=>
+        Shape::Async => quote_spanned! {*return_span=>
+            #imports
             #prelude
             #wrap(#span, async move { #fake_return #block }).await
         },
         Shape::ImplFuture => {
             let future = Ident::new("__traced_chat_future", Span::mixed_site());
-            quote_spanned! {return_span=>
+            quote_spanned! {*return_span=>
+                #imports
                 #prelude
                 #[allow(clippy::redundant_closure_call)]
                 let #future = (move || #block)();
                 #wrap(#span, #future)
             }
         }
-        Shape::AsyncTrait {
-            before,
-            call,
-            block,
-        } => {
-            let (attrs, pin) = (&call.attrs, &call.func);
-            quote! {
-                #prelude
-                #(#before)*
-                #(#attrs)* #pin(#wrap(#span, #block))
-            }
-        }
+        Shape::AsyncBlock { before, pin, block } => lazy_body(parts, before, pin, block),
     };
-
     let TracedFn {
         attrs,
         vis,
@@ -328,6 +415,48 @@ fn instrument(args: &Args, func: &TracedFn, prompt: Option<PromptExpr>) -> Token
             #(#inner_attrs)*
             #body
         }
+    }
+}
+
+/// The body of an [`Shape::AsyncBlock`] function: the `fields(...)` values are evaluated at the
+/// call, before the body as for every shape; the statements before the block run as written;
+/// the block becomes an `async move` block that starts the span at its first poll (child of
+/// the context current then), sets the fields, records the prompt, and awaits the user's block
+/// instrumented.
+fn lazy_body(
+    mut parts: Parts,
+    before: &[Stmt],
+    pin: Option<&ExprCall>,
+    block: &ExprAsync,
+) -> TokenStream {
+    let mut locals = Vec::new();
+    for (index, (_, value)) in parts.fields.iter_mut().enumerate() {
+        let local = Ident::new(&format!("__traced_chat_field_{index}"), Span::mixed_site());
+        locals.push(quote!(let #local = #value;));
+        *value = local.into_token_stream();
+    }
+    let (imports, span, wrap) = (&parts.imports, &parts.span, &parts.wrap);
+    let prelude = parts.prelude();
+    // The user's block is kept as written (attributes, `move`); the `async move` block around
+    // it takes what the prelude reads (the prompt, the field values) and hands the rest on.
+    let traced = quote_spanned! {block.async_token.span=>
+        async move {
+            #prelude
+            #wrap(#span, #block).await
+        }
+    };
+    let tail = match pin {
+        Some(call) => {
+            let (call_attrs, pin) = (&call.attrs, &call.func);
+            quote!(#(#call_attrs)* #pin(#traced))
+        }
+        None => traced,
+    };
+    quote! {
+        #imports
+        #(#locals)*
+        #(#before)*
+        #tail
     }
 }
 
@@ -488,17 +617,20 @@ mod tests {
 
     #[test]
     fn impl_future_expansion() {
+        // A future made elsewhere: the span starts at the call.
         let out = expand_ok(
             quote!(),
             quote!(
                 fn call(prompt: String) -> impl ::core::future::Future<Output = String> + Send {
-                    async move { prompt }
+                    ::core::future::ready(prompt)
                 }
             ),
             true,
         );
         assert!(
-            out.contains("let __traced_chat_future = (move || { async move { prompt } }) () ;"),
+            out.contains(
+                "let __traced_chat_future = (move || { :: core :: future :: ready (prompt) }) () ;"
+            ),
             "{out}"
         );
         assert!(out.contains("instrument as __traced_chat_wrap"), "{out}");
@@ -506,6 +638,38 @@ mod tests {
             out.contains("__traced_chat_wrap (__traced_chat_span , __traced_chat_future)"),
             "{out}"
         );
+    }
+
+    #[test]
+    fn async_block_expansion() {
+        // An `async` block at the end: the statements before run at the call, the field values
+        // are evaluated then, the span starts inside the block.
+        let out = expand_ok(
+            quote!(fields(user.id = id)),
+            quote!(
+                fn call(prompt: String, id: i64) -> impl Future<Output = String> {
+                    let n = 2;
+                    async move { prompt.repeat(n) }
+                }
+            ),
+            true,
+        );
+        let expected = [
+            "fn call (prompt : String , id : i64) -> impl Future < Output = String > {",
+            "instrument as __traced_chat_wrap , } ;",
+            "let __traced_chat_field_0 = id ; let n = 2 ; async move {",
+            "let __traced_chat_span = __traced_chat_FnSpan :: start (\"call\") ;",
+            "__traced_chat_span . set_attribute (\"user.id\" , __traced_chat_field_0) ;",
+            "(&& __traced_chat_Prompt (& prompt)) . __traced_chat_record_prompt (& __traced_chat_span) ;",
+            "__traced_chat_wrap (__traced_chat_span , async move { prompt . repeat (n) }) . await } }",
+        ];
+        let mut rest = out.as_str();
+        for expected in expected {
+            let Some(at) = rest.find(expected) else {
+                panic!("missing `{expected}` (in this order) in\n{out}");
+            };
+            rest = &rest[at + expected.len()..];
+        }
     }
 
     #[test]
@@ -533,7 +697,10 @@ mod tests {
             true,
         );
         assert!(
-            out.contains("Box :: pin (__traced_chat_wrap (__traced_chat_span , async move {"),
+            out.contains(
+                "Box :: pin (async move { let __traced_chat_span = __traced_chat_FnSpan :: start (\"call\") ; \
+                 __traced_chat_wrap (__traced_chat_span , async move { let __self = self ;"
+            ),
             "{out}"
         );
         assert!(
@@ -709,60 +876,164 @@ mod tests {
         );
     }
 
+    fn shape_of(tokens: TokenStream) -> &'static str {
+        let func = item::parse(tokens).ok().unwrap();
+        match shape(&func) {
+            Shape::Sync => "sync",
+            Shape::Async => "async",
+            Shape::ImplFuture => "impl future",
+            Shape::AsyncBlock { pin: None, .. } => "async block",
+            Shape::AsyncBlock { pin: Some(_), .. } => "pinned async block",
+        }
+    }
+
     #[test]
     fn shapes() {
-        let f = |tokens| item::parse(tokens).ok().unwrap();
-        assert!(matches!(
-            shape(&f(quote!(
-                fn a() {}
-            ))),
-            Shape::Sync
-        ));
-        assert!(matches!(
-            shape(&f(quote!(
-                async fn a() {}
-            ))),
-            Shape::Async
-        ));
-        assert!(matches!(
-            shape(&f(quote!(
-                fn a() -> impl Future<Output = ()> {
-                    async {}
+        for (tokens, expected) in [
+            (
+                quote!(
+                    fn a() {}
+                ),
+                "sync",
+            ),
+            (
+                quote!(
+                    async fn a() {}
+                ),
+                "async",
+            ),
+            (
+                quote!(
+                    fn a() -> impl Future<Output = ()> {
+                        ready(())
+                    }
+                ),
+                "impl future",
+            ),
+            (
+                quote!(
+                    fn a() -> (impl Send + std::future::Future<Output = ()>) {
+                        ready(())
+                    }
+                ),
+                "impl future",
+            ),
+            (
+                quote!(
+                    fn a() -> impl Iterator<Item = u8> {
+                        None.into_iter()
+                    }
+                ),
+                "sync",
+            ),
+            (
+                quote!(
+                    fn a() -> impl Future<Output = ()> {
+                        let x = 1;
+                        async move {
+                            x;
+                        }
+                    }
+                ),
+                "async block",
+            ),
+            (
+                quote!(
+                    fn a() -> impl Future<Output = ()> {
+                        (async {})
+                    }
+                ),
+                "async block",
+            ),
+            (
+                quote!(
+                    fn a() -> Pin<Box<dyn Future<Output = ()>>> {
+                        Box::pin(async move {})
+                    }
+                ),
+                "pinned async block",
+            ),
+            (
+                quote!(
+                    fn a() -> BoxFuture<'static, ()> {
+                        ::std::boxed::Box::pin(async {})
+                    }
+                ),
+                "pinned async block",
+            ),
+            (
+                quote!(
+                    fn a() -> Pin<Box<dyn Future<Output = ()>>> {
+                        Box::pin(fut())
+                    }
+                ),
+                "sync",
+            ),
+            (
+                quote!(
+                    fn a() -> impl Future<Output = ()> {
+                        async {};
+                    }
+                ),
+                "impl future",
+            ),
+        ] {
+            assert_eq!(shape_of(tokens.clone()), expected, "{tokens}");
+        }
+    }
+
+    /// `macro_rules!` hands `ty`, `expr`, `block` and `pat` fragments over inside invisible
+    /// groups: the shapes are seen through them.
+    #[test]
+    fn shapes_through_fragments() {
+        use proc_macro2::{Delimiter, Group};
+        let fragment = |tokens: TokenStream| Group::new(Delimiter::None, tokens);
+        let ret = fragment(quote!(impl Future<Output = String> + Send));
+        let pinned = fragment(quote!(Pin<Box<dyn Future<Output = String> + Send + 'a>>));
+        let ready = fragment(quote!(ready(prompt.to_owned())));
+        let tail = fragment(quote!(async move { prompt.to_owned() }));
+        let boxed = fragment(quote!(Box::pin(#tail)));
+        let body = fragment(quote!({ #tail }));
+        let arg = fragment(quote!(prompt));
+        for (tokens, expected) in [
+            (quote!(fn a(prompt: &str) -> #ret { #ready }), "impl future"),
+            (quote!(fn a(prompt: &str) -> #ret { #tail }), "async block"),
+            (quote!(fn a(prompt: &str) -> #ret #body), "async block"),
+            (
+                quote!(fn a(#arg: &str) -> #pinned { #boxed }),
+                "pinned async block",
+            ),
+            (
+                quote!(fn a(prompt: &str) -> (#ret) { #ready }),
+                "impl future",
+            ),
+        ] {
+            assert_eq!(shape_of(tokens.clone()), expected, "{tokens}");
+            let out = expand_ok(quote!(), tokens, true);
+            assert!(out.contains("as __traced_chat_wrap"), "{out}");
+        }
+        let f = item::parse(quote!(fn a(#arg: &str) {})).ok().unwrap();
+        assert_eq!(
+            f.prompt_arg().map(|p| p.to_string()).as_deref(),
+            Some("prompt")
+        );
+    }
+
+    #[test]
+    fn track_caller_is_rejected() {
+        let errors = expand_errors(
+            quote!(),
+            quote!(
+                #[track_caller]
+                fn call(prompt: &str) -> String {
+                    prompt.to_owned()
                 }
-            ))),
-            Shape::ImplFuture
-        ));
-        assert!(matches!(
-            shape(&f(quote!(
-                fn a() -> (impl Send + std::future::Future<Output = ()>) {
-                    async {}
-                }
-            ))),
-            Shape::ImplFuture
-        ));
-        assert!(matches!(
-            shape(&f(quote!(
-                fn a() -> impl Iterator<Item = u8> {
-                    None.into_iter()
-                }
-            ))),
-            Shape::Sync
-        ));
-        assert!(matches!(
-            shape(&f(quote!(
-                fn a() -> Pin<Box<dyn Future<Output = ()>>> {
-                    Box::pin(async move {})
-                }
-            ))),
-            Shape::AsyncTrait { .. }
-        ));
-        assert!(matches!(
-            shape(&f(quote!(
-                fn a() -> Pin<Box<dyn Future<Output = ()>>> {
-                    Box::pin(fut())
-                }
-            ))),
-            Shape::Sync
-        ));
+            ),
+        );
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(
+            errors[0].starts_with("`#[track_caller]` would have no effect under `#[traced_chat]`"),
+            "{errors:?}"
+        );
     }
 }

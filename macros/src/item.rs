@@ -164,7 +164,8 @@ fn pair(a: &dyn ToTokens, b: &dyn ToTokens) -> TokenStream {
 }
 
 impl TracedFn {
-    /// Checks that the function can be instrumented: not `const`, has a body.
+    /// Checks that the function can be instrumented: not `const`, has a body, not
+    /// `#[track_caller]`, not C-variadic.
     pub(crate) fn check_shape(&self, errors: &mut Errors) {
         if let Some(constness) = &self.sig.constness {
             errors.push(Error::new(
@@ -177,6 +178,16 @@ impl TracedFn {
             errors.push(Error::new_spanned(
                 quote!(#fn_token #ident #semi),
                 "`#[traced_chat]` needs a function body to trace; put it on the method in each `impl` of the trait instead of on its declaration",
+            ));
+        }
+        if let Some(track_caller) = self
+            .attrs
+            .iter()
+            .find(|a| a.path().is_ident("track_caller"))
+        {
+            errors.push(Error::new_spanned(
+                track_caller.path(),
+                "`#[track_caller]` would have no effect under `#[traced_chat]`: the body runs inside a closure or an async block, which do not pass the caller's location on, so `Location::caller()` and panics would point into this function instead of at its caller; remove `#[track_caller]` or `#[traced_chat]`",
             ));
         }
         if let Some(variadic) = &self.sig.variadic {

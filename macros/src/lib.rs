@@ -20,11 +20,12 @@ mod item;
 
 /// Traces every call of a function that asks a model for an answer.
 ///
-/// Each call opens an OpenTelemetry span (kind INTERNAL, child of the current context) that is
-/// current for the whole body, records the prompt argument as `openai.prompt` and the returned
-/// value as `openai.response`, and ends when the function returns (or, for `async`, when the
-/// future completes or is dropped). A panic ends the span with status ERROR and propagates
-/// unchanged; an `Err` return sets status ERROR.
+/// Each call opens an OpenTelemetry span (kind INTERNAL, child of the context current when it
+/// starts) that is current while the body runs, records the prompt argument as `openai.prompt`
+/// and the returned value as `openai.response`, and ends when the function returns (or, for a
+/// future, when it completes or is dropped). When the span starts, and so which span is its
+/// parent, depends on the function's shape: see [Function shapes](#function-shapes). A panic
+/// ends the span with status ERROR and propagates unchanged; an `Err` return sets status ERROR.
 ///
 /// ```
 /// use async_openai::error::OpenAIError;
@@ -49,19 +50,50 @@ mod item;
 ///
 /// # Function shapes
 ///
-/// The attribute works on any function with a body:
+/// The attribute works on any function with a body. Where a span starts follows
+/// `#[tracing::instrument]`, which Rust users know: a future is traced from its first poll.
 ///
-/// - sync and `async fn`; free functions and associated functions;
-/// - methods taking `&self`, `&mut self`, `self`, `self: Arc<Self>`, and trait impl methods;
+/// - **`fn`**: the span starts at the call, child of the context current at the call, is
+///   current while the body runs, and ends when it returns or panics.
+/// - **`async fn`**: nothing happens at the call. The span starts when the future is first
+///   polled, child of the context current at that poll (so a future built in one place and
+///   awaited inside another span is that span's child), is current at every poll, and ends
+///   when the future completes or is dropped.
+/// - **A function that is not `async` and ends in an `async` block**: `fn f(…) -> impl
+///   Future<Output = T> { …; async move { … } }`, also with the block in `Box::pin(…)`
+///   (`-> Pin<Box<dyn Future<…>>>`, `-> BoxFuture<…>`). That block is traced as an `async fn`
+///   is: from its first poll, child of the context current at that poll, as
+///   `#[tracing::instrument]` does. The statements before the block run at the call, outside
+///   the span (a traced call there is not its child). The `fields(...)` values are evaluated
+///   at the call, before those statements; the prompt is read when the span starts, at the
+///   start of the block, so the block takes the prompt argument (moves it in) even if it does
+///   not use it. So a statement before the block must not move it elsewhere (rustc then reports
+///   "use of moved value: `prompt`" at the `async` block: move that statement into the block,
+///   or record no prompt with `skip(prompt)`), and the future must be allowed to capture it
+///   (not `+ use<>`).
+/// - **`fn f(…) -> impl Future<Output = T>` with any other body** (a future made elsewhere:
+///   `std::future::ready(x)`, a call, `return`s): the span starts at the call, child of the
+///   context current at the call, and the future the body returns is traced: the span is
+///   current at each of its polls (not while the body builds the future) and ends when the
+///   future completes or is dropped. Such a future built outside any span is the root of a
+///   trace of its own, wherever it is awaited. Unlike tracing, which then traces only the
+///   building of the future, the future is traced; its span cannot wait for the first poll
+///   because the prompt is recorded before the body runs, and the body may move the prompt into
+///   the future it builds.
+/// - **Methods of an `#[async_trait]` impl**: put `#[traced_chat]` on the method, under the
+///   `#[async_trait]` of the `impl` block. async-trait turns the method into a function ending
+///   in `Box::pin(async move { … })`, traced from its first poll as above: as a native
+///   `async fn` is.
+/// - free functions and associated functions; methods taking `&self`, `&mut self`, `self`,
+///   `self: Arc<Self>`, and trait impl methods;
 /// - generic functions, bounds and `where` clauses, lifetimes, `impl Trait` arguments and
 ///   return types, argument patterns such as `(a, b): (A, B)` and `_`;
 /// - `pub(crate)`, `unsafe fn`, `extern "C" fn`; its other attributes and doc comments are kept,
 ///   so `#[must_use]`, `#[inline]` and `#[cfg(...)]` work as written;
-/// - `fn f(...) -> impl Future<Output = T>` (not `async`): the future the body returns is traced,
-///   from its first poll to its completion;
-/// - methods of an `#[async_trait]` impl: put `#[traced_chat]` on the method, under the
-///   `#[async_trait]` of the `impl` block; the `Box::pin(async move { … })` body that async-trait
-///   writes is recognised and its future traced.
+/// - functions written by `macro_rules!`: parts given as fragments (`-> $ret:ty` with `$ret`
+///   = `impl Future<Output = T> + Send`, a `$body:block`, an `$e:expr` at the end of the body,
+///   `$arg:pat`, `$name:ident`, `$vis:vis`, and `$e:expr`, `$l:literal` or `$p:path` in the
+///   options) are seen through, so the function is traced as if written out.
 ///
 /// ```
 /// # use traced_chat::traced_chat;
@@ -83,9 +115,17 @@ mod item;
 ///         prompt.get(lo..hi)
 ///     }
 ///
+///     // Traced from the block's first poll; `count` is computed at the call.
 ///     #[traced_chat]
 ///     fn later(&self, prompt: String) -> impl Future<Output = String> + '_ {
-///         async move { format!("{}: {prompt}", self.drafts.len()) }
+///         let count = self.drafts.len();
+///         async move { format!("{count}: {prompt}") }
+///     }
+///
+///     // Traced from the call: the future is made elsewhere.
+///     #[traced_chat]
+///     fn ready(&self, prompt: String) -> impl Future<Output = String> {
+///         std::future::ready(prompt)
 ///     }
 /// }
 ///
@@ -101,12 +141,28 @@ mod item;
 ///         prompt.to_uppercase()
 ///     }
 /// }
+///
+/// // One traced function per endpoint.
+/// macro_rules! endpoint {
+///     ($name:ident($prompt:ident), $ret:ty, $body:block) => {
+///         #[traced_chat]
+///         fn $name($prompt: String) -> $ret $body
+///     };
+/// }
+///
+/// endpoint!(summarise(prompt), impl Future<Output = String> + Send, {
+///     async move { prompt.chars().take(40).collect() }
+/// });
 /// ```
 ///
 /// Early `return`, `?`, `loop` with `break` values and panics behave as without the attribute.
 ///
-/// Not supported, with a compile error that says so: `const fn` (spans are made at run time), and
-/// a trait method declaration without a body (put the attribute on the method of each impl).
+/// Not supported, with a compile error that says so: `const fn` (spans are made at run time), a
+/// trait method declaration without a body (put the attribute on the method of each impl), a
+/// C-variadic function, and `#[track_caller]`: the body runs inside a closure or an async
+/// block, which do not pass the caller's location on, so `Location::caller()` and panic
+/// locations would point into the function instead of at its caller; rather than silently
+/// changing what `#[track_caller]` means, the attribute refuses it.
 ///
 /// # What is recorded
 ///
@@ -245,7 +301,7 @@ mod item;
 /// not a string literal, `crate` that is not a path, malformed `fields(...)`, `prompt = x` where
 /// `x` is not an argument, a function without a prompt argument, options that contradict each
 /// other (`prompt = x` with `skip(prompt)`), the attribute on something that is not a function,
-/// on a `const fn`, or on a trait method without a body.
+/// on a `const fn`, on a trait method without a body, or on a `#[track_caller]` function.
 ///
 /// # Feature `otel`
 ///

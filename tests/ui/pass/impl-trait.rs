@@ -30,6 +30,21 @@ fn later_borrowed<'a>(prompt: &'a str) -> impl Future<Output = Option<&'a str>> 
     std::future::ready(Some(prompt))
 }
 
+// An `async` block after statements: the statements run at the call, the block is traced.
+#[traced_chat(fields(app.words = words as i64))]
+fn prepared(prompt: &str, words: usize) -> impl Future<Output = String> {
+    let first: Vec<&str> = prompt.split(' ').take(words).collect();
+    let joined = first.join(" ");
+    async move { joined }
+}
+
+// The prompt is read when the span starts, so a block that does not use it still takes it.
+#[traced_chat]
+fn unused_prompt(prompt: String) -> impl Future<Output = String> + Send + 'static {
+    let n = prompt.len();
+    async move { n.to_string() }
+}
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
     assert_eq!(into_prompt("a"), "a");
@@ -38,4 +53,6 @@ async fn main() {
     assert_eq!(later("c".into()).await, "cc");
     assert_eq!(later_borrowed("").await, None);
     assert_eq!(later_borrowed("d").await, Some("d"));
+    assert_eq!(prepared("a b c", 2).await, "a b");
+    assert_eq!(unused_prompt("abc".into()).await, "3");
 }
