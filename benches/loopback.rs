@@ -36,7 +36,8 @@ enum Variant {
     /// async-openai's default client, no spans.
     Plain,
     /// The hand-written floor: three spans made with the opentelemetry API around the plain
-    /// client's call.
+    /// client's call (instrumentation on only).
+    #[cfg_attr(not(feature = "otel"), allow(dead_code))]
     Floor,
     /// `TracedClient` with default settings, called directly.
     TracedClient,
@@ -57,7 +58,12 @@ impl Variant {
         Variant::BareTracedChatFn,
     ];
     #[cfg(not(feature = "otel"))]
-    const ALL: [Variant; 3] = [Variant::Plain, Variant::TracedClient, Variant::TracedChatFn];
+    const ALL: [Variant; 4] = [
+        Variant::Plain,
+        Variant::TracedClient,
+        Variant::TracedChatFn,
+        Variant::BareTracedChatFn,
+    ];
 
     fn name(self) -> &'static str {
         match self {
