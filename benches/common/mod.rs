@@ -1,5 +1,5 @@
-//! Shared by the benchmarks: the in-process "server", clients, the request, the annotated
-//! functions and the hand-written floor.
+//! Shared by the benchmarks: the in-process "server", the loopback HTTP server, clients, the
+//! request, the annotated functions and the hand-written floor.
 #![allow(dead_code)]
 
 use async_openai::Client;
@@ -94,10 +94,54 @@ pub fn bare_client(body: &'static str, content_type: &'static str) -> TracedClie
         .build()
 }
 
+/// The base URL the in-process clients are configured with (never connected to).
+pub const IN_PROCESS_BASE: &str = "http://in-process.invalid/v1";
+
+/// The URL of a chat completion under [`IN_PROCESS_BASE`].
+pub const IN_PROCESS_CHAT_URL: &str = "http://in-process.invalid/v1/chat/completions";
+
 pub fn config() -> OpenAIConfig {
+    config_at(IN_PROCESS_BASE)
+}
+
+/// A configuration for the API at `api_base`, with a placeholder key.
+pub fn config_at(api_base: &str) -> OpenAIConfig {
     OpenAIConfig::new()
-        .with_api_base("http://in-process.invalid/v1")
+        .with_api_base(api_base)
         .with_api_key("sk-bench")
+}
+
+/// A local HTTP/1.1 server on 127.0.0.1 answering `POST /v1/chat/completions` with a fixed JSON
+/// body (keep-alive), on its own thread and its own current-thread runtime, so that it shares
+/// nothing with the runtime being measured. It runs until the process exits.
+///
+/// Returns the API base URL (`http://127.0.0.1:PORT/v1`).
+pub fn serve_loopback(body: &'static str) -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
+    listener.set_nonblocking(true).expect("non-blocking");
+    let address = listener.local_addr().expect("local address");
+    std::thread::Builder::new()
+        .name("loopback-server".into())
+        .spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("server runtime");
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
+                // The handler reads the whole request body, as a real server does (an unread
+                // body would make hyper drop the connection instead of keeping it alive).
+                let app = axum::Router::new().route(
+                    "/v1/chat/completions",
+                    axum::routing::post(move |_request: bytes::Bytes| async move {
+                        ([(http::header::CONTENT_TYPE, "application/json")], body)
+                    }),
+                );
+                axum::serve(listener, app).await.expect("loopback server");
+            });
+        })
+        .expect("server thread");
+    format!("http://{address}/v1")
 }
 
 pub fn request() -> CreateChatCompletionRequest {
@@ -137,7 +181,7 @@ pub fn plain_answer<'a>(prompt: &'a str, response: &'a str) -> &'a str {
 #[cfg(feature = "otel")]
 pub mod sdk {
     use opentelemetry::trace::{FutureExt as _, SpanKind, TraceContextExt as _, Tracer as _};
-    use opentelemetry::{Context, KeyValue, global};
+    use opentelemetry::{Context, KeyValue, StringValue, global};
     use opentelemetry_sdk::error::OTelSdkResult;
     use opentelemetry_sdk::trace::{SdkTracerProvider, SpanData, SpanExporter};
 
@@ -164,10 +208,26 @@ pub mod sdk {
         global::set_tracer_provider(opentelemetry::trace::noop::NoopTracerProvider::new());
     }
 
-    /// The floor: the same three spans and attributes, written by hand around a plain call.
+    /// The floor: the same three spans and attributes, written by hand around a plain call to
+    /// the in-process "server".
     pub async fn floor(
         client: &async_openai::Client<async_openai::config::OpenAIConfig>,
         prompt: &str,
+    ) {
+        floor_at(
+            client,
+            prompt,
+            StringValue::from(super::IN_PROCESS_CHAT_URL),
+        )
+        .await
+    }
+
+    /// The floor for a client whose chat completions go to `url` (recorded as `http.url` and
+    /// `url.full`; pass a value made once, the floor does not format it per call).
+    pub async fn floor_at(
+        client: &async_openai::Client<async_openai::config::OpenAIConfig>,
+        prompt: &str,
+        url: StringValue,
     ) {
         let tracer = global::tracer("floor");
         let parent = Context::current();
@@ -199,9 +259,9 @@ pub mod sdk {
                 .with_kind(SpanKind::Client)
                 .with_attributes([
                     KeyValue::new("http.method", "POST"),
-                    KeyValue::new("http.url", "http://in-process.invalid/v1/chat/completions"),
+                    KeyValue::new("http.url", url.clone()),
                     KeyValue::new("http.request.method", "POST"),
-                    KeyValue::new("url.full", "http://in-process.invalid/v1/chat/completions"),
+                    KeyValue::new("url.full", url),
                 ]),
             &chat_cx,
         );
