@@ -47,7 +47,8 @@ pub use stream::TracedChatStream;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::span::{
-        DisplayPromptKind, FnSpan, Instrumented, Prompt, RecordPromptKind, UnrecordablePromptKind,
-        instrument, instrument_unrecorded, run, run_unrecorded,
+        DeferredSpan, DisplayPromptKind, FnSpan, Instrumented, Prompt, PromptTarget,
+        RecordPromptKind, UnrecordablePromptKind, instrument, instrument_deferred,
+        instrument_deferred_unrecorded, instrument_unrecorded, run, run_unrecorded,
     };
 }

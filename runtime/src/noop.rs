@@ -48,6 +48,12 @@ impl FnSpan {
         FnSpan
     }
 
+    /// Starts nothing, later.
+    #[inline]
+    pub fn deferred(_name: &'static str) -> DeferredSpan {
+        DeferredSpan
+    }
+
     /// Accepts the value and records nothing (so code expanded with the attribute on still
     /// compiles against a runtime with instrumentation off).
     #[inline]
@@ -68,6 +74,27 @@ impl FnSpan {
 
     #[inline]
     pub(crate) fn end_panicked(&self) {}
+}
+
+/// The span of a function returning a future, before its first poll: none.
+#[derive(Debug)]
+#[must_use = "the span starts when the future it is given to is first polled"]
+pub struct DeferredSpan;
+
+impl DeferredSpan {
+    /// Accepts the value and records nothing.
+    #[inline]
+    pub fn set_attribute<V>(&self, _key: &'static str, _value: V) {}
+
+    #[inline]
+    pub(crate) fn target(&self) -> SpanRef<'_> {
+        SpanRef(core::marker::PhantomData)
+    }
+
+    #[inline]
+    pub(crate) fn start(self) -> FnSpan {
+        FnSpan
+    }
 }
 
 /// What [`FnSpan::enter`] returns: nothing to leave.

@@ -10,7 +10,7 @@ use core::task::{Context as TaskContext, Poll};
 
 use crate::record::{RecordPrompt, RecordResponse, Recorder};
 
-pub use crate::backend::FnSpan;
+pub use crate::backend::{DeferredSpan, FnSpan};
 
 /// Records `value` as the response of `span` and ends it, unless the value takes the span over
 /// (a stream, which ends it when it finishes).
@@ -51,20 +51,61 @@ pub fn instrument<F: Future>(span: FnSpan, fut: F) -> Instrumented<F>
 where
     F::Output: RecordResponse,
 {
-    Instrumented {
-        fut,
-        span: Some(span),
-        record: Some(finish::<F::Output>),
-    }
+    Instrumented::new(SpanState::Started(span), fut, Some(finish::<F::Output>))
 }
 
 /// As [`instrument`], recording nothing about the output (`skip(response)`).
 #[inline]
 pub fn instrument_unrecorded<F: Future>(span: FnSpan, fut: F) -> Instrumented<F> {
-    Instrumented {
-        fut,
-        span: Some(span),
-        record: None,
+    Instrumented::new(SpanState::Started(span), fut, None)
+}
+
+/// As [`instrument`], for a future a function returns: the span starts at the future's first
+/// poll, child of the context current then (see [`DeferredSpan`]).
+#[inline]
+pub fn instrument_deferred<F: Future>(span: DeferredSpan, fut: F) -> Instrumented<F>
+where
+    F::Output: RecordResponse,
+{
+    Instrumented::new(SpanState::Pending(span), fut, Some(finish::<F::Output>))
+}
+
+/// As [`instrument_deferred`], recording nothing about the output (`skip(response)`).
+#[inline]
+pub fn instrument_deferred_unrecorded<F: Future>(span: DeferredSpan, fut: F) -> Instrumented<F> {
+    Instrumented::new(SpanState::Pending(span), fut, None)
+}
+
+/// The span of an [`Instrumented`] future through its life.
+#[derive(Debug)]
+enum SpanState {
+    /// Not started yet: starts at the first poll.
+    Pending(DeferredSpan),
+    Started(FnSpan),
+    /// Ended: the future completed.
+    Done,
+}
+
+impl SpanState {
+    /// The started span, starting it now if it was pending.
+    #[inline]
+    fn started(&mut self) -> Option<&FnSpan> {
+        if matches!(self, SpanState::Pending(_))
+            && let SpanState::Pending(pending) = core::mem::replace(self, SpanState::Done)
+        {
+            *self = SpanState::Started(pending.start());
+        }
+        match self {
+            SpanState::Started(span) => Some(span),
+            _ => None,
+        }
+    }
+
+    fn take(&mut self) -> Option<FnSpan> {
+        match core::mem::replace(self, SpanState::Done) {
+            SpanState::Started(span) => Some(span),
+            _ => None,
+        }
     }
 }
 
@@ -74,8 +115,15 @@ pin_project_lite::pin_project! {
         // Declared first: dropped before the span, so child spans end before their parent.
         #[pin]
         fut: F,
-        span: Option<FnSpan>,
+        span: SpanState,
         record: Option<fn(FnSpan, &mut F::Output)>,
+    }
+}
+
+impl<F: Future> Instrumented<F> {
+    #[inline]
+    fn new(span: SpanState, fut: F, record: Option<fn(FnSpan, &mut F::Output)>) -> Self {
+        Instrumented { fut, span, record }
     }
 }
 
@@ -118,7 +166,7 @@ impl<F: Future> Future for Instrumented<F> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<F::Output> {
         let this = self.project();
-        let Some(span) = this.span.as_ref() else {
+        let Some(span) = this.span.started() else {
             panic!("`Instrumented` polled after completion");
         };
         let mut poll = {
@@ -137,6 +185,27 @@ impl<F: Future> Future for Instrumented<F> {
             }
         }
         poll
+    }
+}
+
+/// What a prompt is recorded on: a function's span, started ([`FnSpan`]) or starting at its
+/// future's first poll ([`DeferredSpan`]).
+pub trait PromptTarget {
+    /// The recorder writing to this span.
+    fn recorder(&self) -> Recorder<'_>;
+}
+
+impl PromptTarget for FnSpan {
+    #[inline]
+    fn recorder(&self) -> Recorder<'_> {
+        Recorder::new(self.target())
+    }
+}
+
+impl PromptTarget for DeferredSpan {
+    #[inline]
+    fn recorder(&self) -> Recorder<'_> {
+        Recorder::new(self.target())
     }
 }
 
@@ -160,44 +229,44 @@ impl<T: ?Sized> Copy for Prompt<'_, T> {}
 /// `on_unimplemented` message instead of "method not found".
 pub trait UnrecordablePromptKind<T: ?Sized> {
     /// Records the prompt on `span`.
-    fn __traced_chat_record_prompt(self, span: &FnSpan)
+    fn __traced_chat_record_prompt<S: PromptTarget>(self, span: &S)
     where
         T: RecordPrompt;
 }
 
 impl<T: ?Sized> UnrecordablePromptKind<T> for Prompt<'_, T> {
     #[inline]
-    fn __traced_chat_record_prompt(self, span: &FnSpan)
+    fn __traced_chat_record_prompt<S: PromptTarget>(self, span: &S)
     where
         T: RecordPrompt,
     {
-        self.0.record_prompt(&Recorder::new(span.target()));
+        self.0.record_prompt(&span.recorder());
     }
 }
 
 /// First choice of the prompt dispatch: a [`RecordPrompt`] type.
 pub trait RecordPromptKind {
     /// Records the prompt on `span`.
-    fn __traced_chat_record_prompt(&self, span: &FnSpan);
+    fn __traced_chat_record_prompt<S: PromptTarget>(&self, span: &S);
 }
 
 impl<T: RecordPrompt + ?Sized> RecordPromptKind for &Prompt<'_, T> {
     #[inline]
-    fn __traced_chat_record_prompt(&self, span: &FnSpan) {
-        self.0.record_prompt(&Recorder::new(span.target()));
+    fn __traced_chat_record_prompt<S: PromptTarget>(&self, span: &S) {
+        self.0.record_prompt(&span.recorder());
     }
 }
 
 /// Second choice of the prompt dispatch: any [`Display`] type.
 pub trait DisplayPromptKind {
     /// Records the prompt on `span`.
-    fn __traced_chat_record_prompt(&self, span: &FnSpan);
+    fn __traced_chat_record_prompt<S: PromptTarget>(&self, span: &S);
 }
 
 impl<T: Display + ?Sized> DisplayPromptKind for Prompt<'_, T> {
     #[inline]
-    fn __traced_chat_record_prompt(&self, span: &FnSpan) {
-        let recorder = Recorder::new(span.target());
+    fn __traced_chat_record_prompt<S: PromptTarget>(&self, span: &S) {
+        let recorder = span.recorder();
         if recorder.is_recording() {
             // Formatted into a text that keeps at most the content limit but counts every byte:
             // memory stays bounded however long the text is.

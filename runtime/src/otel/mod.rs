@@ -18,8 +18,8 @@ use async_openai::Client;
 use async_openai::config::OpenAIConfig;
 
 pub(crate) use self::settings::Settings;
-pub use self::span::FnSpan;
 pub(crate) use self::span::SpanRef;
+pub use self::span::{DeferredSpan, FnSpan};
 use self::stream::StreamCall;
 
 /// The call behind a [`TracedChatStream`](crate::TracedChatStream).

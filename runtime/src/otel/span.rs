@@ -2,6 +2,8 @@
 //! of a `#[traced_chat]` function ([`FnSpan`]) and the handle recorders write through
 //! ([`SpanRef`]).
 
+use std::cell::RefCell;
+
 use opentelemetry::trace::{SpanBuilder, SpanKind, Status, TraceContextExt as _};
 use opentelemetry::{Context, KeyValue};
 
@@ -89,6 +91,17 @@ impl FnSpan {
         }
     }
 
+    /// A span that starts later, at the first poll of the future it is given to (see
+    /// [`DeferredSpan`]).
+    #[inline]
+    pub fn deferred(name: &'static str) -> DeferredSpan {
+        DeferredSpan {
+            name,
+            attributes: RefCell::new(Vec::new()),
+            status: RefCell::new(Status::Unset),
+        }
+    }
+
     /// Sets an attribute given with `fields(key = value)`.
     #[inline]
     pub fn set_attribute(&self, key: &'static str, value: impl Into<opentelemetry::Value>) {
@@ -101,7 +114,7 @@ impl FnSpan {
     /// The handle that prompt and response recording write through.
     #[inline]
     pub(crate) fn target(&self) -> SpanRef<'_> {
-        SpanRef(self.span.context())
+        SpanRef::Live(self.span.context())
     }
 
     /// The OpenTelemetry context holding this span.
@@ -128,15 +141,75 @@ impl FnSpan {
     }
 }
 
-/// Where a [`Recorder`](crate::Recorder) writes: the span of a context.
+/// The span of a `#[traced_chat]` function returning a future, before the future's first poll:
+/// what is recorded at the call (its fields, its prompt) is kept here, and the span starts at
+/// the first poll, child of the context current then, as an `async fn`'s span does. A future
+/// dropped before its first poll makes no span.
+#[derive(Debug)]
+#[must_use = "the span starts when the future it is given to is first polled"]
+pub struct DeferredSpan {
+    name: &'static str,
+    attributes: RefCell<Vec<KeyValue>>,
+    status: RefCell<Status>,
+}
+
+impl DeferredSpan {
+    /// Sets an attribute given with `fields(key = value)`.
+    #[inline]
+    pub fn set_attribute(&self, key: &'static str, value: impl Into<opentelemetry::Value>) {
+        self.push(KeyValue::new(key, value.into()));
+    }
+
+    fn push(&self, attribute: KeyValue) {
+        self.attributes.borrow_mut().push(attribute);
+    }
+
+    /// The handle that prompt recording writes through.
+    #[inline]
+    pub(crate) fn target(&self) -> SpanRef<'_> {
+        SpanRef::Pending(self)
+    }
+
+    /// Starts the span now, child of the current context, with what was recorded.
+    pub(crate) fn start(self) -> FnSpan {
+        let parent = super::telemetry::parent_context();
+        let builder = SpanBuilder::from_name(self.name)
+            .with_kind(SpanKind::Internal)
+            .with_attributes(self.attributes.into_inner());
+        let cx = super::telemetry::start_span(&parent, builder, None);
+        let status = self.status.into_inner();
+        if status != Status::Unset {
+            cx.span().set_status(status);
+        }
+        FnSpan {
+            span: OwnedSpan::new(cx),
+        }
+    }
+}
+
+/// Where a [`Recorder`](crate::Recorder) writes: the span of a context, or a span that has not
+/// started yet.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct SpanRef<'a>(pub(crate) &'a Context);
+pub(crate) enum SpanRef<'a> {
+    Live(&'a Context),
+    Pending(&'a DeferredSpan),
+}
 
 impl SpanRef<'_> {
-    /// Whether anything written will be kept.
+    /// Whether anything written will be kept (a span not started yet keeps everything).
     #[inline]
     pub(crate) fn is_recording(&self) -> bool {
-        self.0.span().is_recording()
+        match self {
+            SpanRef::Live(cx) => cx.span().is_recording(),
+            SpanRef::Pending(_) => true,
+        }
+    }
+
+    fn set(&self, attributes: impl IntoIterator<Item = KeyValue>) {
+        match self {
+            SpanRef::Live(cx) => cx.span().set_attributes(attributes),
+            SpanRef::Pending(span) => attributes.into_iter().for_each(|a| span.push(a)),
+        }
     }
 
     /// Sets a text attribute and its length attribute in one update.
@@ -147,24 +220,24 @@ impl SpanRef<'_> {
         length: (&'static str, usize),
     ) {
         let length = KeyValue::new(length.0, i64::try_from(length.1).unwrap_or(i64::MAX));
-        let span = self.0.span();
         match text {
-            Some(text) => span.set_attributes([length, KeyValue::new(key, text)]),
-            None => span.set_attribute(length),
+            Some(text) => self.set([length, KeyValue::new(key, text)]),
+            None => self.set([length]),
         }
     }
 
     /// Sets an integer attribute.
     pub(crate) fn set_int(&self, key: &'static str, value: usize) {
-        self.0
-            .span()
-            .set_attribute(KeyValue::new(key, i64::try_from(value).unwrap_or(i64::MAX)));
+        self.set([KeyValue::new(key, i64::try_from(value).unwrap_or(i64::MAX))]);
     }
 
     /// Marks the span failed: status ERROR with `message`, and `error.type`.
     pub(crate) fn fail(&self, error_type: &str, message: &str) {
-        let span = self.0.span();
-        span.set_attribute(KeyValue::new(attr::ERROR_TYPE, error_type.to_owned()));
-        span.set_status(Status::error(message.to_owned()));
+        self.set([KeyValue::new(attr::ERROR_TYPE, error_type.to_owned())]);
+        let status = Status::error(message.to_owned());
+        match self {
+            SpanRef::Live(cx) => cx.span().set_status(status),
+            SpanRef::Pending(span) => *span.status.borrow_mut() = status,
+        }
     }
 }
