@@ -5,7 +5,6 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use async_openai::Client;
-#[cfg(feature = "otel")]
 use async_openai::config::Config as _;
 use async_openai::config::OpenAIConfig;
 use async_openai::error::OpenAIError;
@@ -303,6 +302,8 @@ impl TracedClientBuilder {
     /// Builds the client.
     pub fn build(self) -> TracedClient {
         let config = self.config.unwrap_or_default();
+        // The key may come back in an error text, on this client's spans or on others'.
+        crate::redact::register_key(secrecy::ExposeSecret::expose_secret(config.api_key()));
         let http_client = self.http_client.unwrap_or_default();
         #[cfg(feature = "otel")]
         let settings = Arc::new(Settings::new(

@@ -135,7 +135,9 @@ fn record_outcome(span: &OwnedSpan, result: &Result<reqwest::Response, reqwest::
                 attr::ERROR_TYPE,
                 crate::error::reqwest_kind(error),
             ));
-            span.set_status(Status::error(error.to_string()));
+            // reqwest's text holds URLs (a redirect's, whatever the server put in it): bounded
+            // and masked as every error text.
+            span.set_status(Status::error(crate::error::display_message(error)));
         }
     }
 }

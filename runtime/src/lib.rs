@@ -20,6 +20,7 @@ pub mod init;
 #[cfg(feature = "otel")]
 mod metrics;
 mod record;
+mod redact;
 mod span;
 mod stream;
 #[cfg(feature = "otel")]
