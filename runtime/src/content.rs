@@ -11,6 +11,10 @@
 //!   `TRACED_CHAT_MAX_CONTENT_LENGTH`) on a UTF-8 character boundary; the original length is
 //!   recorded beside it. The cost does not grow with the text's size beyond one copy of the kept
 //!   part.
+//! - Whatever the server sends, a span records at most [`max_identifier_length`] bytes of each
+//!   identifier or name (default 256), at most [`max_items`] choices and tool calls per choice
+//!   (default 128; the rest are counted), and at most [`max_span_content`] bytes of content
+//!   attributes in all (default 64 KiB).
 //!
 //! The API key, the `Authorization` header and URL credentials are never recorded, whatever this
 //! policy says.
@@ -18,10 +22,22 @@
 use std::sync::LazyLock;
 use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 
-use crate::attributes::{ENV_CAPTURE_MESSAGE_CONTENT, ENV_MAX_CONTENT_LENGTH};
+use crate::attributes::{
+    ENV_CAPTURE_MESSAGE_CONTENT, ENV_MAX_CONTENT_LENGTH, ENV_MAX_ID_LENGTH, ENV_MAX_ITEMS,
+    ENV_MAX_SPAN_CONTENT,
+};
 
 /// The default of [`max_length`]: 16 KiB.
 pub const DEFAULT_MAX_LENGTH: usize = 16 * 1024;
+
+/// The default of [`max_identifier_length`]: 256 bytes.
+pub const DEFAULT_MAX_IDENTIFIER_LENGTH: usize = 256;
+
+/// The default of [`max_items`]: 128.
+pub const DEFAULT_MAX_ITEMS: usize = 128;
+
+/// The default of [`max_span_content`]: 64 KiB.
+pub const DEFAULT_MAX_SPAN_CONTENT: usize = 64 * 1024;
 
 /// What `OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT` says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,6 +50,9 @@ enum EnvCapture {
 struct EnvPolicy {
     capture: EnvCapture,
     max_length: usize,
+    max_identifier_length: usize,
+    max_items: usize,
+    max_span_content: usize,
 }
 
 static ENV: LazyLock<EnvPolicy> = LazyLock::new(|| EnvPolicy {
@@ -42,7 +61,18 @@ static ENV: LazyLock<EnvPolicy> = LazyLock::new(|| EnvPolicy {
         .ok()
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or(DEFAULT_MAX_LENGTH),
+    max_identifier_length: env_size(ENV_MAX_ID_LENGTH).unwrap_or(DEFAULT_MAX_IDENTIFIER_LENGTH),
+    max_items: env_size(ENV_MAX_ITEMS).unwrap_or(DEFAULT_MAX_ITEMS),
+    max_span_content: env_size(ENV_MAX_SPAN_CONTENT).unwrap_or(DEFAULT_MAX_SPAN_CONTENT),
 });
+
+/// A size from the environment variable `name`, if it is set to a number of at least 1.
+fn env_size(name: &str) -> Option<usize> {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .filter(|n| *n >= 1)
+}
 
 fn parse_capture(value: Option<&str>) -> EnvCapture {
     match value.map(|v| v.trim().to_ascii_lowercase()).as_deref() {
@@ -59,6 +89,9 @@ const OFF: u8 = 2;
 
 static ENABLED: AtomicU8 = AtomicU8::new(UNSET);
 static MAX_LENGTH: AtomicUsize = AtomicUsize::new(0);
+static MAX_IDENTIFIER_LENGTH: AtomicUsize = AtomicUsize::new(0);
+static MAX_ITEMS: AtomicUsize = AtomicUsize::new(0);
+static MAX_SPAN_CONTENT: AtomicUsize = AtomicUsize::new(0);
 
 /// Turns all content capture on or off for the process (overrides the environment).
 ///
@@ -102,6 +135,56 @@ pub fn max_length() -> usize {
     }
 }
 
+/// Sets the maximum number of bytes of any recorded identifier or name (overrides the
+/// environment).
+pub fn set_max_identifier_length(bytes: usize) {
+    MAX_IDENTIFIER_LENGTH.store(bytes.max(1), Ordering::Relaxed);
+}
+
+/// The maximum number of bytes of any recorded identifier or name: response id, model, system
+/// fingerprint, tool-call id and tool name (default 256, or `TRACED_CHAT_MAX_ID_LENGTH`), cut on
+/// a character boundary.
+#[inline]
+pub fn max_identifier_length() -> usize {
+    match MAX_IDENTIFIER_LENGTH.load(Ordering::Relaxed) {
+        0 => ENV.max_identifier_length,
+        n => n,
+    }
+}
+
+/// Sets the maximum number of choices, and of tool calls per choice, recorded (overrides the
+/// environment).
+pub fn set_max_items(items: usize) {
+    MAX_ITEMS.store(items.max(1), Ordering::Relaxed);
+}
+
+/// The maximum number of choices, and of tool calls per choice, recorded for an answer, whole or
+/// streamed (default 128, or `TRACED_CHAT_MAX_ITEMS`); the others are counted, not recorded.
+#[inline]
+pub fn max_items() -> usize {
+    match MAX_ITEMS.load(Ordering::Relaxed) {
+        0 => ENV.max_items,
+        n => n,
+    }
+}
+
+/// Sets the maximum number of bytes of all the content attributes of one span together
+/// (overrides the environment).
+pub fn set_max_span_content(bytes: usize) {
+    MAX_SPAN_CONTENT.store(bytes.max(1), Ordering::Relaxed);
+}
+
+/// The maximum number of bytes of all the attributes of one span whose size depends on what was
+/// sent or received (messages, output messages, texts, tool-call ids and names) taken together
+/// (default 64 KiB, or `TRACED_CHAT_MAX_SPAN_CONTENT`).
+#[inline]
+pub fn max_span_content() -> usize {
+    match MAX_SPAN_CONTENT.load(Ordering::Relaxed) {
+        0 => ENV.max_span_content,
+        n => n,
+    }
+}
+
 /// The bytes each text of a message list may keep so that the whole stays near the limit: an
 /// equal share of [`max_length`], at least 256 bytes (never more than the limit).
 pub(crate) fn per_message_budget(messages: usize) -> usize {
@@ -135,6 +218,13 @@ mod tests {
         assert_eq!(truncate("aé", 3), "aé");
         assert_eq!(truncate("日本", 4), "日");
         assert_eq!(truncate("", 0), "");
+    }
+
+    #[test]
+    fn bounds_have_their_defaults_until_set() {
+        assert_eq!(max_identifier_length(), DEFAULT_MAX_IDENTIFIER_LENGTH);
+        assert_eq!(max_items(), DEFAULT_MAX_ITEMS);
+        assert_eq!(max_span_content(), DEFAULT_MAX_SPAN_CONTENT);
     }
 
     #[test]
