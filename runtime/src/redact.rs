@@ -4,10 +4,10 @@
 //! What is masked (each masked value is replaced with `***`, keeping its kind visible):
 //!
 //! 1. **Registered keys.** Every API key a [`TracedClient`](crate::TracedClient) was built with
-//!    ([`register_key`]; keys shorter than 8 bytes are not registered). An exact occurrence of
-//!    the key, and any occurrence of its last 8 bytes (servers echo keys as
-//!    `sk-test-*******CRET`-like tails), masks the whole run of key characters (ASCII letters,
-//!    digits, `-`, `_`, `.`, `~`, `+`, `/`, `=`, `*`) around it.
+//!    ([`register_key`]; keys shorter than 8 bytes are not registered): every occurrence of the
+//!    key, and every other occurrence of its last 8 bytes (servers echo keys as
+//!    `sk-test-*******CRET`-like tails) with the run of token characters (ASCII letters, digits,
+//!    `-`, `_`, `.`, `~`, `+`, `/`, `=`, `*`; a final `.` excepted) around it.
 //! 2. **Key shapes**, case-sensitive, at the start of a word (not preceded by a letter, digit,
 //!    `-` or `_`):
 //!    - OpenAI / Anthropic `sk-…` (one or more of letters, digits, `-`, `_`, `*` after it): shown
@@ -211,8 +211,8 @@ fn is_token(b: u8) -> bool {
     is_word(b) || matches!(b, b'.' | b'~' | b'+' | b'/' | b'=' | b'*')
 }
 
-/// Every occurrence of `key`'s last 8 bytes, and of `key` itself, with the run of token
-/// characters around it.
+/// Every occurrence of `key` (just the key), and of its last 8 bytes elsewhere with the run of
+/// token characters around it (an echo such as `****…tail`, without a sentence's full stop).
 fn registered_key_ranges(text: &str, key: &str, ranges: &mut Ranges) {
     let Some(tail) = key.get(key.len() - TAIL..) else {
         // The last 8 bytes are not whole characters: the exact key only.
@@ -223,21 +223,21 @@ fn registered_key_ranges(text: &str, key: &str, ranges: &mut Ranges) {
     };
     let bytes = text.as_bytes();
     for (at, _) in text.match_indices(tail) {
-        let mut start = at;
-        let mut end = at + TAIL;
-        // The whole key, even where its characters are not token characters.
+        let end = at + TAIL;
         if let Some(key_start) = end.checked_sub(key.len())
             && text.get(key_start..end) == Some(key)
         {
-            start = key_start;
+            ranges.push(key_start, end);
+            continue;
         }
+        let mut start = at;
         while start > 0 && is_token(bytes[start - 1]) {
             start -= 1;
         }
+        let mut end = end;
         while end < bytes.len() && is_token(bytes[end]) {
             end += 1;
         }
-        // A sentence's full stop is not part of the key.
         while end > at + TAIL && bytes[end - 1] == b'.' {
             end -= 1;
         }
@@ -531,6 +531,11 @@ mod tests {
             "Incorrect key provided: ***."
         );
         assert_eq!(masked("zzzue-77xYwzzz"), "***");
+        // In a URL: the key only, not the path around it.
+        assert_eq!(
+            masked(&format!("http://h:1/v1/{key}/chat?a=b")),
+            "http://h:1/v1/***/chat?a=b"
+        );
         // Short keys are not registered: they would mask words.
         register_key("");
         register_key("short");
