@@ -1277,3 +1277,58 @@ async fn concurrent_calls_under_resets_keep_their_parents() {
     }
     assert_eq!(good.requests() + bad.requests(), 200);
 }
+
+/// async-openai honours `Retry-After` without an upper bound (an hour here): the traced client
+/// does the same (it does not paper over it), and a caller's timeout that drops the call in its
+/// backoff ends every span once, the chat span marked cancelled.
+#[tokio::test]
+async fn an_unbounded_retry_after_is_honoured_as_async_openai_does() {
+    warm_up().await;
+    let body = api_error(
+        "Rate limit reached",
+        "requests",
+        Some("rate_limit_exceeded"),
+    );
+    let server = HostileServer::start(Reply::Bytes(
+        format!(
+            "HTTP/1.1 429 Too Many Requests\r\ncontent-type: application/json\r\nretry-after: 3600\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .into_bytes()
+        .into(),
+    ));
+    let base_url = server.base_url();
+    let plain = async_openai::Client::with_config(config(&base_url, KEY)).with_http_service(
+        tower::Layer::layer(
+            &OpenAIRetryLayer::new(1),
+            ReqwestService::new(http_client(NO_TIMEOUT)),
+        ),
+    );
+    let traced = TracedClient::builder()
+        .config(config(&base_url, KEY))
+        .http_client(http_client(NO_TIMEOUT))
+        .max_retries(1)
+        .build();
+    let patience = Duration::from_millis(800);
+    let (plain_chat, traced_chat) = (plain.chat(), traced.chat());
+    let (plain_waited, (traced_waited, spans, life)) = tokio::join!(
+        tokio::time::timeout(patience, plain_chat.create(request())),
+        in_trace(tokio::time::timeout(
+            patience,
+            traced_chat.create(request())
+        )),
+    );
+    assert!(
+        plain_waited.is_err(),
+        "async-openai still waits after {patience:?}"
+    );
+    assert!(traced_waited.is_err(), "so does the traced client");
+    assert_eq!(server.requests(), 2, "one attempt each, then the wait");
+    life.assert_all_ended();
+    assert_eq!(spans.named(attr::SPAN_HTTP_POST).len(), 1);
+    let chat = spans.one(attr::SPAN_CHAT_COMPLETION_CREATE);
+    assert_eq!(
+        attribute(chat, attr::TRACED_CHAT_CANCELLED),
+        Some(&Value::Bool(true))
+    );
+}
