@@ -465,6 +465,7 @@ impl Run {
         );
     }
 
+    /// The spans of every traced caller.
     fn all_spans(&self) -> impl Iterator<Item = &SpanData> {
         self.traced().flat_map(|(_, traced)| traced.spans.iter())
     }
@@ -614,12 +615,61 @@ fn output_tool_calls(span: &SpanData) -> Vec<Vec<(String, String)>> {
 /// content of each span taken together.
 #[track_caller]
 fn assert_bounded(scenario: &str, run: &Run) {
+    assert_none(scenario, bound_violations(scenario, run));
+}
+
+/// Panics with every violation found, if any.
+#[track_caller]
+fn assert_none(scenario: &str, violations: Vec<String>) {
+    assert!(
+        violations.is_empty(),
+        "{scenario}: {} bounds broken:\n{}",
+        violations.len(),
+        violations.join("\n")
+    );
+}
+
+/// Pushes the message when the condition does not hold.
+macro_rules! check {
+    ($broken:ident, $holds:expr, $($message:tt)+) => {
+        if !$holds {
+            $broken.push(format!($($message)+));
+        }
+    };
+}
+
+/// What [`assert_bounded`] checks: every broken bound, not only the first.
+fn bound_violations(scenario: &str, run: &Run) -> Vec<String> {
+    let mut broken = Vec::new();
     let max_id = content::max_identifier_length();
     let max_items = content::max_items();
     let budget = content::max_span_content() + FIXED;
-    for span in run.all_spans() {
+    for (caller, traced) in run.traced() {
+        let scenario = format!("{scenario}, {caller}");
+        bound_violations_of(
+            &scenario,
+            &traced.spans,
+            max_id,
+            max_items,
+            budget,
+            &mut broken,
+        );
+    }
+    broken
+}
+
+fn bound_violations_of(
+    scenario: &str,
+    spans: &Spans,
+    max_id: usize,
+    max_items: usize,
+    budget: usize,
+    broken: &mut Vec<String>,
+) {
+    for span in spans.iter() {
         let size = content_size(span);
-        assert!(
+        check!(
+            broken,
             size <= budget,
             "{scenario}: {} holds {size} bytes of attributes (at most {budget})",
             span.name
@@ -634,13 +684,14 @@ fn assert_bounded(scenario: &str, run: &Run) {
         ] {
             let values = strings(span, key);
             if let Some(long) = values.iter().find(|v| v.len() > max_id) {
-                panic!(
+                broken.push(format!(
                     "{scenario}: {key} of {} is {} bytes long (at most {max_id})",
                     span.name,
                     long.len()
-                );
+                ));
             }
-            assert!(
+            check!(
+                broken,
                 values.len() <= max_items,
                 "{scenario}: {key} of {} has {} entries (at most {max_items})",
                 span.name,
@@ -651,7 +702,8 @@ fn assert_bounded(scenario: &str, run: &Run) {
             attr::OPENAI_RESPONSE_TOOL_CALL_IDS,
             attr::OPENAI_RESPONSE_TOOL_CALL_NAMES,
         ] {
-            assert!(
+            check!(
+                broken,
                 !strings(span, key).iter().any(String::is_empty)
                     || strings(span, attr::OPENAI_RESPONSE_TOOL_CALL_IDS)
                         .iter()
@@ -662,37 +714,49 @@ fn assert_bounded(scenario: &str, run: &Run) {
             );
         }
         let reasons = strings(span, attr::GEN_AI_RESPONSE_FINISH_REASONS);
-        assert!(
+        check!(
+            broken,
             reasons.len() <= max_items,
             "{scenario}: {} finish reasons on {} (at most {max_items})",
             reasons.len(),
             span.name
         );
         let messages = output_tool_calls(span);
-        assert!(
+        check!(
+            broken,
             messages.len() <= max_items,
             "{scenario}: {} output messages on {} (at most {max_items})",
             messages.len(),
             span.name
         );
         for calls in &messages {
-            assert!(
+            check!(
+                broken,
                 calls.len() <= max_items,
                 "{scenario}: {} tool calls in one output message (at most {max_items})",
                 calls.len()
             );
-            for (id, name) in calls {
-                assert!(
-                    id.len() <= max_id && name.len() <= max_id,
-                    "{scenario}: an output tool call's id or name is {} bytes (at most {max_id})",
-                    id.len().max(name.len())
-                );
-                assert!(
-                    !id.is_empty() || !name.is_empty(),
-                    "{scenario}: a placeholder tool call in the output messages"
-                );
-            }
+            let longest = calls
+                .iter()
+                .map(|(id, name)| id.len().max(name.len()))
+                .max()
+                .unwrap_or(0);
+            check!(
+                broken,
+                longest <= max_id,
+                "{scenario}: an output tool call's id or name is {longest} bytes (at most {max_id})"
+            );
         }
+        let placeholders = messages
+            .iter()
+            .flatten()
+            .filter(|(id, name)| id.is_empty() && name.is_empty())
+            .count();
+        check!(
+            broken,
+            placeholders == 0,
+            "{scenario}: {placeholders} placeholder tool calls (no id, no name) in the output messages"
+        );
     }
 }
 
@@ -701,26 +765,39 @@ fn assert_bounded(scenario: &str, run: &Run) {
 /// `max_span_content` each: accumulated texts, the attribute values, the JSON of the output
 /// messages) plus [`SLACK`]; what the spans keep, by one copy of that budget per span, with
 /// room for the attributes' in-memory overhead.
+///
+/// The bounds and the memory bounds of a run, all violations reported at once.
 #[track_caller]
-fn assert_memory_bounded(scenario: &str, run: &Run) {
+fn assert_within_bounds(scenario: &str, run: &Run) {
+    let mut violations = bound_violations(scenario, run);
+    violations.extend(memory_violations(scenario, run));
+    assert_none(scenario, violations);
+}
+
+/// The memory bounds of [`assert_within_bounds`].
+fn memory_violations(scenario: &str, run: &Run) -> Vec<String> {
+    let mut broken = Vec::new();
     let budget = (content::max_span_content() + FIXED) as isize;
     for (caller, traced) in run.traced() {
         let extra_peak = traced.memory.peak - run.plain_memory.peak;
         let extra_retained = traced.memory.retained - run.plain_memory.retained;
-        assert!(
+        check!(
+            broken,
             extra_peak <= 4 * budget + SLACK,
             "{scenario}: {caller}'s peak is {:.2} MiB over async-openai's (at most {:.2} MiB)",
             extra_peak as f64 / MIB,
             (4 * budget + SLACK) as f64 / MIB
         );
         let spans = traced.spans.len() as isize;
-        assert!(
+        check!(
+            broken,
             extra_retained <= 2 * budget * spans,
             "{scenario}: {caller}'s {spans} spans keep {:.2} MiB (at most {:.2} MiB)",
             extra_retained as f64 / MIB,
             (2 * budget * spans) as f64 / MIB
         );
     }
+    broken
 }
 
 /// Prints the memory figures of a run (shown with `--nocapture`, and with a failure).
@@ -1000,8 +1077,7 @@ async fn megabyte_identifiers_in_a_whole_answer_are_cut() {
     print_memory("1 MB identifiers", &run);
     run.assert_same_and_ended("1 MB identifiers", 1);
     assert_no_secret("1 MB identifiers", run.all_spans(), KEY);
-    assert_bounded("1 MB identifiers", &run);
-    assert_memory_bounded("1 MB identifiers", &run);
+    assert_within_bounds("1 MB identifiers", &run);
 }
 
 /// Long identifiers in a stream (256 KiB each: an SSE line of about 1 MB; async-openai's SSE
@@ -1021,8 +1097,7 @@ async fn long_identifiers_in_a_stream_are_cut() {
     let run = run(Reply::sse(&events, true), Mode::Stream, KEY, true, None).await;
     print_memory("long streamed identifiers", &run);
     run.assert_same_and_ended("long streamed identifiers", 1);
-    assert_bounded("long streamed identifiers", &run);
-    assert_memory_bounded("long streamed identifiers", &run);
+    assert_within_bounds("long streamed identifiers", &run);
 }
 
 /// A whole answer of 100,000 choices.
@@ -1033,8 +1108,7 @@ async fn a_hundred_thousand_choices_are_bounded() {
     let run = run(Reply::json(200, &body), Mode::Create, KEY, true, None).await;
     print_memory("100,000 choices", &run);
     run.assert_same_and_ended("100,000 choices", 1);
-    assert_bounded("100,000 choices", &run);
-    assert_memory_bounded("100,000 choices", &run);
+    assert_within_bounds("100,000 choices", &run);
 }
 
 /// A whole answer of one choice with 10,000 tool calls.
@@ -1053,8 +1127,7 @@ async fn ten_thousand_tool_calls_in_a_whole_answer_are_bounded() {
     let run = run(Reply::json(200, &body), Mode::Create, KEY, true, None).await;
     print_memory("10,000 tool calls", &run);
     run.assert_same_and_ended("10,000 tool calls", 1);
-    assert_bounded("10,000 tool calls", &run);
-    assert_memory_bounded("10,000 tool calls", &run);
+    assert_within_bounds("10,000 tool calls", &run);
 }
 
 /// Sparse streamed indices: tool call 8,000 alone on choice 0, tool call 120 alone on choice
@@ -1113,8 +1186,7 @@ async fn dense_streamed_tool_calls_are_bounded() {
     let run = run(Reply::sse(&events, true), Mode::Stream, KEY, false, None).await;
     print_memory("dense tool calls", &run);
     run.assert_same_and_ended("dense tool calls", 1);
-    assert_bounded("dense tool calls", &run);
-    assert_memory_bounded("dense tool calls", &run);
+    assert_within_bounds("dense tool calls", &run);
 }
 
 /// The traced call of a small answer costs a small, fixed amount over the plain one: the base
@@ -1125,8 +1197,7 @@ async fn a_small_answer_costs_little() {
     let run = run(Reply::json(200, &body), Mode::Create, KEY, true, None).await;
     print_memory("small answer", &run);
     run.assert_same_and_ended("small answer", 1);
-    assert_bounded("small answer", &run);
-    assert_memory_bounded("small answer", &run);
+    assert_within_bounds("small answer", &run);
     for (caller, traced) in run.traced() {
         let extra = traced.memory.peak - run.plain_memory.peak;
         assert!(
@@ -1234,7 +1305,9 @@ async fn a_reset_mid_body_fails_the_same() {
     assert_no_secret("reset mid-body", run.all_spans(), KEY);
 }
 
-/// 200 annotated calls at once, half against a server that resets mid-body: every call fails
+const CONCURRENT: usize = 1_000;
+
+/// 1,000 annotated calls at once, half (500) against a server that resets mid-body: every call fails
 /// or succeeds as its server says, and each trace is whole and well parented.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_calls_under_resets_keep_their_parents() {
@@ -1251,7 +1324,7 @@ async fn concurrent_calls_under_resets_keep_their_parents() {
     });
     let good_client = traced_client(&good.base_url(), KEY, NO_TIMEOUT);
     let bad_client = traced_client(&bad.base_url(), KEY, NO_TIMEOUT);
-    let calls = (0..200).map(|i| {
+    let calls = (0..CONCURRENT).map(|i| {
         let client = if i % 2 == 0 {
             &good_client
         } else {
@@ -1275,7 +1348,7 @@ async fn concurrent_calls_under_resets_keep_their_parents() {
         assert_eq!(http.parent_span_id, chat.span_context.span_id(), "call {i}");
         assert_no_secret("concurrent resets", spans.iter(), KEY);
     }
-    assert_eq!(good.requests() + bad.requests(), 200);
+    assert_eq!(good.requests() + bad.requests(), CONCURRENT);
 }
 
 /// async-openai honours `Retry-After` without an upper bound (an hour here): the traced client
