@@ -174,11 +174,9 @@ pub const ENV_SEMCONV_STABILITY_OPT_IN: &str = "OTEL_SEMCONV_STABILITY_OPT_IN";
 pub const ENV_CAPTURE_MESSAGE_CONTENT: &str = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT";
 /// Environment variable setting the maximum bytes of any recorded text (default 16 KiB).
 pub const ENV_MAX_CONTENT_LENGTH: &str = "TRACED_CHAT_MAX_CONTENT_LENGTH";
-/// Environment variable setting the maximum bytes of a recorded identifier or name (default 256).
+/// Overrides the default of [`max_identifier_length`](crate::content::max_identifier_length).
 pub const ENV_MAX_ID_LENGTH: &str = "TRACED_CHAT_MAX_ID_LENGTH";
-/// Environment variable setting how many choices, and tool calls per choice, are recorded
-/// (default 128).
+/// Overrides the default of [`max_items`](crate::content::max_items).
 pub const ENV_MAX_ITEMS: &str = "TRACED_CHAT_MAX_ITEMS";
-/// Environment variable setting the byte budget of one span's variable-size attributes
-/// (default 64 KiB).
+/// Overrides the default of [`max_span_content`](crate::content::max_span_content).
 pub const ENV_MAX_SPAN_CONTENT: &str = "TRACED_CHAT_MAX_SPAN_CONTENT";

@@ -145,6 +145,8 @@ impl TracedClientBuilder {
     /// Builds the client.
     pub fn build(self) -> TracedClient {
         let config = self.config.unwrap_or_default();
+        // The key may come back in an error text, on this client's spans or on others'.
+        crate::redact::register_key(secrecy::ExposeSecret::expose_secret(config.api_key()));
         let http_client = self.http_client.unwrap_or_default();
         let settings = Arc::new(Settings::new(&self.options, config.api_base()));
         let transport = match self.transport {

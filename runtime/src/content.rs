@@ -11,7 +11,6 @@
 //!   `TRACED_CHAT_MAX_CONTENT_LENGTH`) on a UTF-8 character boundary; the original length is
 //!   recorded beside it. The cost does not grow with the text's size beyond one copy of the kept
 //!   part.
-//!
 //! - Whatever a server sends, what one span holds is bounded: identifiers and names (response id,
 //!   model, system fingerprint, tool-call ids and names) are cut to [`max_identifier_length`]
 //!   (default 256 bytes, `TRACED_CHAT_MAX_ID_LENGTH`); at most [`max_items`] choices, and tool
@@ -187,6 +186,13 @@ pub(crate) fn per_message_budget(messages: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bounds_have_their_defaults_until_set() {
+        assert_eq!(max_identifier_length(), DEFAULT_MAX_IDENTIFIER_LENGTH);
+        assert_eq!(max_items(), DEFAULT_MAX_ITEMS);
+        assert_eq!(max_span_content(), DEFAULT_MAX_SPAN_CONTENT);
+    }
 
     #[test]
     fn parses_the_capture_variable() {

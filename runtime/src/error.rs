@@ -45,10 +45,12 @@ pub fn error_type(error: &OpenAIError) -> Cow<'static, str> {
 /// attribute and the metrics keyed by it.
 fn server_name(name: &str) -> Cow<'static, str> {
     const MAX_NAME: usize = 64;
+    // A name holding a secret (a key echoed as the code) is not one.
     let looks_like_a_name = (1..=MAX_NAME).contains(&name.len())
         && name
             .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+        && matches!(crate::redact::redact(name), Cow::Borrowed(_));
     if looks_like_a_name {
         Cow::Owned(name.to_owned())
     } else {
@@ -115,47 +117,24 @@ pub fn error_message(error: &OpenAIError) -> String {
     short_message(&message)
 }
 
-/// An error text as recorded: cut to 512 bytes, API keys masked.
+/// How much of a text is looked at for secrets before it is cut to [`MAX_MESSAGE`]: a key that
+/// starts within the kept part (keys are shorter than 512 bytes) is seen whole, so no part of
+/// it is kept unmasked.
+const MASK_WINDOW: usize = 2 * MAX_MESSAGE;
+
+/// An error text as recorded: secrets masked ([`crate::redact`]), then cut to 512 bytes.
 pub(crate) fn short_message(message: &str) -> String {
-    let mut masked = mask_keys(crate::text::truncate(message, MAX_MESSAGE));
-    // A masked key can be longer than what it hides.
-    masked.truncate(crate::text::truncate(&masked, MAX_MESSAGE).len());
-    masked
+    let window = crate::text::truncate(message, MASK_WINDOW);
+    let masked = crate::redact::redact(window);
+    crate::text::truncate(&masked, MAX_MESSAGE).to_owned()
 }
 
 /// The `Display` text of `value` as recorded ([`short_message`]), formatted into a bounded
 /// buffer. Unlike `to_string`, it never panics (a `Display` that returns an error gives what it
-/// wrote until then) and a huge text costs no more than the 512 bytes kept, in memory and in
-/// time (formatting stops there).
+/// wrote until then) and a huge text costs no more than the bytes looked at for secrets (1 KiB),
+/// in memory and in time (formatting stops there).
 pub(crate) fn display_message<T: core::fmt::Display + ?Sized>(value: &T) -> String {
-    short_message(crate::text::format_bounded(value, MAX_MESSAGE, true).as_str())
-}
-
-/// Replaces the body of every `sk-…` token (OpenAI-style secret keys, as echoed by a 401) with
-/// `***`, keeping the `sk-` prefix so the message still says what it was.
-fn mask_keys(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(at) = rest.find("sk-") {
-        let starts_word = at == 0
-            || !rest[..at]
-                .chars()
-                .next_back()
-                .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-        out.push_str(&rest[..at + 3]);
-        rest = &rest[at + 3..];
-        if starts_word {
-            let end = rest
-                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '*'))
-                .unwrap_or(rest.len());
-            if end > 0 {
-                out.push_str("***");
-                rest = &rest[end..];
-            }
-        }
-    }
-    out.push_str(rest);
-    out
+    short_message(crate::text::format_bounded(value, MASK_WINDOW, true).as_str())
 }
 
 #[cfg(test)]
@@ -165,11 +144,18 @@ mod tests {
     #[test]
     fn keys_are_masked() {
         assert_eq!(
-            mask_keys("Incorrect API key provided: sk-test-*******CRET. You can find"),
+            short_message("Incorrect API key provided: sk-test-*******CRET. You can find"),
             "Incorrect API key provided: sk-***. You can find"
         );
-        assert_eq!(mask_keys("sk-abc and task-list"), "sk-*** and task-list");
-        assert_eq!(mask_keys("no key here"), "no key here");
+        assert_eq!(
+            short_message("sk-abc and task-list"),
+            "sk-*** and task-list"
+        );
+        assert_eq!(short_message("no key here"), "no key here");
+        // A key that starts in the kept part is masked whole, not cut and then missed.
+        let key = "0123456789abcdef0123456789abcdef";
+        let message = short_message(&format!("{}{key}", "x ".repeat(245)));
+        assert!(!message.contains("0123456789"), "{message}");
     }
 
     #[test]
@@ -256,6 +242,9 @@ mod tests {
         assert_eq!(api_error("a free-form text with spaces"), "_OTHER");
         assert_eq!(api_error(&"x".repeat(65)), "_OTHER");
         assert_eq!(api_error("naïve"), "_OTHER");
+        // A key echoed as the code.
+        assert_eq!(api_error("sk-abc123"), "_OTHER");
+        assert_eq!(api_error("0123456789abcdef0123456789abcdef"), "_OTHER");
     }
 
     #[test]

@@ -14,6 +14,7 @@ pub mod error;
 pub mod init;
 mod messages;
 mod record;
+mod redact;
 mod span;
 mod stream;
 #[cfg(feature = "testing")]

@@ -152,6 +152,8 @@ fn record_outcome(span: &OwnedSpan, result: &Result<reqwest::Response, reqwest::
                 attr::ERROR_TYPE,
                 crate::error::reqwest_kind(error),
             ));
+            // reqwest's text holds URLs (a redirect's, whatever the server put in it): bounded
+            // and masked as every error text.
             span.set_status(Status::error(crate::error::display_message(error)));
         }
     }
