@@ -92,7 +92,7 @@ impl Clients {
             traced: TracedClient::builder().config(config_at(base)).build(),
             bare: TracedClient::builder()
                 .config(config_at(base))
-                .semconv(traced_chat::Semconv::Seed)
+                .semconv(traced_chat::Semconv::Legacy)
                 .metrics(false)
                 .propagate_trace_context(false)
                 .build(),

@@ -47,8 +47,14 @@ fn settings() -> MutexGuard<'static, ()> {
     static SETTINGS: Mutex<()> = Mutex::new(());
     let guard = SETTINGS.lock().unwrap_or_else(|e| e.into_inner());
     content::set_enabled(true);
+    // The properties below check each text's own cut; the budget the texts of one span share
+    // is checked by `answers_stay_within_the_span_budget` (and tests/hostile.rs).
+    content::set_max_span_content(UNLIMITED);
     guard
 }
+
+/// A span budget no generated answer reaches.
+const UNLIMITED: usize = 1 << 40;
 
 fn config(cases: u32) -> Config {
     Config {
@@ -717,6 +723,62 @@ fn check_float(recorded: Option<&Value>, sent: Option<f32>) -> Result<(), TestCa
         other => return Err(TestCaseError::fail(format!("{other:?}"))),
     }
     Ok(())
+}
+
+/// The attributes of a chat span whose size depends on the exchange, together.
+fn variable_bytes(span: &SpanData) -> usize {
+    let texts = [
+        attr::GEN_AI_INPUT_MESSAGES,
+        attr::GEN_AI_OUTPUT_MESSAGES,
+        attr::GEN_AI_SYSTEM_INSTRUCTIONS,
+    ]
+    .iter()
+    .filter_map(|key| str_attr(span, key))
+    .map(str::len);
+    let lists = [
+        attr::OPENAI_RESPONSE_TOOL_CALL_IDS,
+        attr::OPENAI_RESPONSE_TOOL_CALL_NAMES,
+    ]
+    .iter()
+    .filter_map(|key| strings_attr(span, key))
+    .flatten()
+    .map(|value| value.len());
+    texts.chain(lists).sum()
+}
+
+#[test]
+fn answers_stay_within_the_span_budget() {
+    let _settings = settings();
+    let capture = SpanCapture::install();
+    let runtime = runtime();
+    let served = Served::default();
+    let client = served.client();
+    proptest!(config(500), |(
+        response in response(),
+        budget in 64usize..8192,
+        messages in proptest::collection::vec(message(), 1..4),
+    )| {
+        content::set_max_length(content::DEFAULT_MAX_LENGTH);
+        content::set_max_span_content(budget);
+        let body = serde_json::to_string(&response).unwrap();
+        let expected: CreateChatCompletionResponse = serde_json::from_str(&body).unwrap();
+        served.set(body, "application/json");
+        let (result, spans, life) = runtime.block_on(capture.trace_once("generated", async {
+            let mut req = request("gpt-4o-mini", "generated");
+            req.messages = messages.clone();
+            client.chat().create(req).await
+        }));
+        content::set_max_span_content(UNLIMITED);
+        prop_assert_eq!(result.unwrap(), expected, "the caller gets the answer");
+        well_formed(&spans, &life)?;
+        let chat = spans.one(attr::SPAN_CHAT_COMPLETION_CREATE);
+        prop_assert!(variable_bytes(chat) <= budget, "{} > {budget}", variable_bytes(chat));
+        for key in [attr::GEN_AI_INPUT_MESSAGES, attr::GEN_AI_OUTPUT_MESSAGES] {
+            if let Some(json) = str_attr(chat, key) {
+                prop_assert!(serde_json::from_str::<serde_json::Value>(json).is_ok(), "{key} is JSON");
+            }
+        }
+    });
 }
 
 #[test]

@@ -2,8 +2,6 @@
 //! context sent through the configured propagator. This test binary never installs a global
 //! tracer or meter provider: every span and data point below reached its capture by injection.
 
-use std::sync::Mutex;
-
 use async_openai::types::chat::{
     ChatCompletionRequestUserMessage, CreateChatCompletionRequestArgs,
 };
@@ -17,9 +15,6 @@ use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
 use traced_chat::attributes as attr;
 use traced_chat::testing::{MetricCapture, MockOpenAI, SpanCapture};
 use traced_chat::{TracedClient, traced_chat};
-
-/// The propagator is process-wide: the tests that set it take turns.
-static PROPAGATOR: Mutex<()> = Mutex::new(());
 
 fn request(prompt: &str) -> async_openai::types::chat::CreateChatCompletionRequest {
     CreateChatCompletionRequestArgs::default()
@@ -101,9 +96,14 @@ impl Extractor for Headers<'_> {
     }
 }
 
+/// The propagator is process-wide: one test sets each in turn.
 #[tokio::test]
-async fn trace_context_goes_out_through_a_composite_w3c_and_baggage_propagator() {
-    let _turn = PROPAGATOR.lock().unwrap_or_else(|e| e.into_inner());
+async fn trace_context_goes_out_through_the_configured_propagator() {
+    a_composite_w3c_and_baggage_propagator().await;
+    another_format_replaces_traceparent_and_switching_off_sends_nothing().await;
+}
+
+async fn a_composite_w3c_and_baggage_propagator() {
     opentelemetry::global::set_text_map_propagator(TextMapCompositePropagator::new(vec![
         Box::new(TraceContextPropagator::new()),
         Box::new(BaggagePropagator::new()),
@@ -156,9 +156,7 @@ impl TextMapPropagator for OneHeader {
     }
 }
 
-#[tokio::test]
 async fn another_format_replaces_traceparent_and_switching_off_sends_nothing() {
-    let _turn = PROPAGATOR.lock().unwrap_or_else(|e| e.into_inner());
     opentelemetry::global::set_text_map_propagator(OneHeader);
     let mock = MockOpenAI::start().await;
     let capture = SpanCapture::new();

@@ -221,18 +221,7 @@ impl Args {
         if lookahead.peek(kw::name) {
             let key: kw::name = input.parse()?;
             check_duplicate(seen, "name", key.span)?;
-            parse_eq(input, &key, "name", "`name = \"span name\"`")?;
-            if !input.peek(LitStr) {
-                return Err(value_error(
-                    input,
-                    "`name` takes a string literal, e.g. `name = \"answer\"`",
-                ));
-            }
-            let name: LitStr = input.parse()?;
-            if name.value().is_empty() {
-                return Err(Error::new(name.span(), "the span name must not be empty"));
-            }
-            self.name = Some(name);
+            self.name = Some(parse_name(input, &key)?);
         } else if lookahead.peek(kw::prompt) {
             let key: kw::prompt = input.parse()?;
             check_duplicate(seen, "prompt", key.span)?;
@@ -263,15 +252,7 @@ impl Args {
         } else if lookahead.peek(Token![crate]) {
             let key: Token![crate] = input.parse()?;
             check_duplicate(seen, "crate", key.span)?;
-            let example = "`crate = my_crate::traced_chat`";
-            parse_eq(input, &key, "crate", example)?;
-            let path = input.call(Path::parse_mod_style).map_err(|_| {
-                value_error(
-                    input,
-                    &format!("`crate` takes the path traced-chat is reachable at, e.g. {example}"),
-                )
-            })?;
-            self.krate = Some(path);
+            self.krate = Some(parse_crate(input, &key)?);
         } else if input.peek(Ident::peek_any) {
             let unknown = input.call(Ident::parse_any)?;
             return Err(unknown_option(&unknown));
@@ -481,6 +462,34 @@ fn parse_field_key(input: ParseStream<'_>, example: &str) -> Result<(LitStr, Tok
         segment.to_tokens(&mut tokens);
     }
     Ok((LitStr::new(&key, first.span()), tokens))
+}
+
+/// `= "span name"` after `name`: a non-empty string literal.
+fn parse_name(input: ParseStream<'_>, key: &kw::name) -> Result<LitStr> {
+    parse_eq(input, key, "name", "`name = \"span name\"`")?;
+    if !input.peek(LitStr) {
+        return Err(value_error(
+            input,
+            "`name` takes a string literal, e.g. `name = \"answer\"`",
+        ));
+    }
+    let name: LitStr = input.parse()?;
+    if name.value().is_empty() {
+        return Err(Error::new(name.span(), "the span name must not be empty"));
+    }
+    Ok(name)
+}
+
+/// `= path` after `crate`: the path traced-chat is reachable at.
+fn parse_crate(input: ParseStream<'_>, key: &Token![crate]) -> Result<Path> {
+    let example = "`crate = my_crate::traced_chat`";
+    parse_eq(input, key, "crate", example)?;
+    input.call(Path::parse_mod_style).map_err(|_| {
+        value_error(
+            input,
+            &format!("`crate` takes the path traced-chat is reachable at, e.g. {example}"),
+        )
+    })
 }
 
 #[cfg(test)]

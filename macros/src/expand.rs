@@ -11,25 +11,22 @@
 //! (&&Pr(&prompt)).__traced_chat_record_prompt(&S);      // unless the prompt is skipped
 //! W(S, move || { <fake return> { body } })              // fn: `run`
 //! W(S, async move { <fake return> { body } }).await     // async fn: `instrument`
-//! let future = (move || { body })(); W(S, future)       // fn -> impl Future: `instrument`
+//! let future = (move || { body })(); W(S, future)       // fn -> impl Future
 //! ```
 //!
-//! A function that is not `async` and ends in an `async` block (or `Box::pin(async …)`, as
-//! `#[async_trait]` writes it) is traced from that block's first poll instead:
+//! A function that returns a future (`-> impl Future`, or a body ending in an `async` block or
+//! `Box::pin(async …)`, as `#[async_trait]` writes it) gets a deferred span instead: what is
+//! recorded at the call (the fields, the prompt) is kept, and the span starts at the future's
+//! first poll, child of the context current then (`W` is `instrument_deferred`):
 //!
 //! ```text
-//! use P::{…};
-//! let field_0 = value;                                  // per `fields(...)` entry, at the call
+//! let S = F::deferred("name");                          // fields and prompt as above
 //! <statements before the block>
-//! Box::pin(async move {                                 // `Box::pin` only if written
-//!     let S = F::start("name");                         // at the first poll
-//!     S.set_attribute("key", field_0);
-//!     (&&Pr(&prompt)).__traced_chat_record_prompt(&S);
-//!     W(S, async move { body }).await                   // the user's block: `instrument`
-//! })
+//! Box::pin(W(S, async move { body }))                   // `Box::pin` only if written
 //! ```
 //!
-//! With `skip(response)`, `W` is `run_unrecorded` / `instrument_unrecorded`.
+//! With `skip(response)`, `W` is `run_unrecorded` / `instrument_unrecorded` /
+//! `instrument_deferred_unrecorded`.
 
 use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, quote, quote_spanned};
@@ -178,16 +175,16 @@ enum Shape<'a> {
     Async,
     /// A function that is not `async` whose last expression is an `async` block, maybe
     /// `Box::pin`ned (hand-written, or `#[async_trait]` output). As tracing-attributes'
-    /// `AsyncInfo` does, that block is what is traced: the span starts inside it, at its first
-    /// poll; the statements before it run at the call, outside the span.
+    /// `AsyncInfo` does, that block is what is traced: the span starts at its first poll; the
+    /// statements before it run at the call, after the prompt is recorded.
     AsyncBlock {
         before: &'a [Stmt],
         /// `Box::pin(…)` around the block, kept as written.
         pin: Option<&'a ExprCall>,
         block: &'a ExprAsync,
     },
-    /// `fn f() -> impl Future<…>` with any other body: the span starts at the call and the
-    /// future the body returns is instrumented.
+    /// `fn f() -> impl Future<…>` with any other body: the future the body returns is
+    /// instrumented, its span starting at the future's first poll.
     ImplFuture,
 }
 
@@ -302,11 +299,15 @@ impl Parts {
         let fn_span = Ident::new("__traced_chat_FnSpan", Span::call_site());
         let prompt_type = Ident::new("__traced_chat_Prompt", Span::call_site());
         let wrap = Ident::new("__traced_chat_wrap", return_span);
-        let wrap_fn = match (shape, args.records_response()) {
-            (Shape::Sync, true) => "run",
-            (Shape::Sync, false) => "run_unrecorded",
-            (_, true) => "instrument",
-            (_, false) => "instrument_unrecorded",
+        // A function that returns a future starts its span at the future's first poll.
+        let deferred = matches!(shape, Shape::ImplFuture | Shape::AsyncBlock { .. });
+        let wrap_fn = match (shape, deferred, args.records_response()) {
+            (Shape::Sync, _, true) => "run",
+            (Shape::Sync, _, false) => "run_unrecorded",
+            (_, true, true) => "instrument_deferred",
+            (_, true, false) => "instrument_deferred_unrecorded",
+            (_, false, true) => "instrument",
+            (_, false, false) => "instrument_unrecorded",
         };
         let wrap_fn = Ident::new(wrap_fn, Span::call_site());
         let krate = args.krate();
@@ -332,8 +333,13 @@ impl Parts {
                 (&&#prompt_type(&#tokens)).__traced_chat_record_prompt(&#span);
             }
         });
+        let start = if deferred {
+            quote!(let #span = #fn_span::deferred(#name);)
+        } else {
+            quote!(let #span = #fn_span::start(#name);)
+        };
         Parts {
-            start: quote!(let #span = #fn_span::start(#name);),
+            start,
             fields: fields.collect(),
             span,
             wrap,
@@ -399,7 +405,7 @@ fn instrument(args: &Args, func: &TracedFn, prompt: Option<PromptExpr>) -> Token
                 #wrap(#span, #future)
             }
         }
-        Shape::AsyncBlock { before, pin, block } => lazy_body(parts, before, pin, block),
+        Shape::AsyncBlock { before, pin, block } => async_block_body(&parts, before, pin, block),
     };
     let TracedFn {
         attrs,
@@ -418,33 +424,18 @@ fn instrument(args: &Args, func: &TracedFn, prompt: Option<PromptExpr>) -> Token
     }
 }
 
-/// The body of an [`Shape::AsyncBlock`] function: the `fields(...)` values are evaluated at the
-/// call, before the body as for every shape; the statements before the block run as written;
-/// the block becomes an `async move` block that starts the span at its first poll (child of
-/// the context current then), sets the fields, records the prompt, and awaits the user's block
-/// instrumented.
-fn lazy_body(
-    mut parts: Parts,
+/// The body of an [`Shape::AsyncBlock`] function: the prelude (the deferred span, its fields
+/// and prompt), the statements before the block as written, then the block wrapped where it
+/// was (inside `Box::pin`, if written), so the function still returns the type it declares.
+fn async_block_body(
+    parts: &Parts,
     before: &[Stmt],
     pin: Option<&ExprCall>,
     block: &ExprAsync,
 ) -> TokenStream {
-    let mut locals = Vec::new();
-    for (index, (_, value)) in parts.fields.iter_mut().enumerate() {
-        let local = Ident::new(&format!("__traced_chat_field_{index}"), Span::mixed_site());
-        locals.push(quote!(let #local = #value;));
-        *value = local.into_token_stream();
-    }
     let (imports, span, wrap) = (&parts.imports, &parts.span, &parts.wrap);
     let prelude = parts.prelude();
-    // The user's block is kept as written (attributes, `move`); the `async move` block around
-    // it takes what the prelude reads (the prompt, the field values) and hands the rest on.
-    let traced = quote_spanned! {block.async_token.span=>
-        async move {
-            #prelude
-            #wrap(#span, #block).await
-        }
-    };
+    let traced = quote_spanned!(block.async_token.span=> #wrap(#span, #block));
     let tail = match pin {
         Some(call) => {
             let (call_attrs, pin) = (&call.attrs, &call.func);
@@ -454,7 +445,7 @@ fn lazy_body(
     };
     quote! {
         #imports
-        #(#locals)*
+        #prelude
         #(#before)*
         #tail
     }
@@ -617,7 +608,7 @@ mod tests {
 
     #[test]
     fn impl_future_expansion() {
-        // A future made elsewhere: the span starts at the call.
+        // A future made elsewhere: a deferred span, started at the future's first poll.
         let out = expand_ok(
             quote!(),
             quote!(
@@ -633,7 +624,14 @@ mod tests {
             ),
             "{out}"
         );
-        assert!(out.contains("instrument as __traced_chat_wrap"), "{out}");
+        assert!(
+            out.contains("instrument_deferred as __traced_chat_wrap"),
+            "{out}"
+        );
+        assert!(
+            out.contains("let __traced_chat_span = __traced_chat_FnSpan :: deferred (\"call\") ;"),
+            "{out}"
+        );
         assert!(
             out.contains("__traced_chat_wrap (__traced_chat_span , __traced_chat_future)"),
             "{out}"
@@ -642,8 +640,8 @@ mod tests {
 
     #[test]
     fn async_block_expansion() {
-        // An `async` block at the end: the statements before run at the call, the field values
-        // are evaluated then, the span starts inside the block.
+        // An `async` block at the end: the fields and the prompt are recorded on the deferred
+        // span at the call, then the statements before the block run, and the block is wrapped.
         let out = expand_ok(
             quote!(fields(user.id = id)),
             quote!(
@@ -656,12 +654,12 @@ mod tests {
         );
         let expected = [
             "fn call (prompt : String , id : i64) -> impl Future < Output = String > {",
-            "instrument as __traced_chat_wrap , } ;",
-            "let __traced_chat_field_0 = id ; let n = 2 ; async move {",
-            "let __traced_chat_span = __traced_chat_FnSpan :: start (\"call\") ;",
-            "__traced_chat_span . set_attribute (\"user.id\" , __traced_chat_field_0) ;",
+            "instrument_deferred as __traced_chat_wrap , } ;",
+            "let __traced_chat_span = __traced_chat_FnSpan :: deferred (\"call\") ;",
+            "__traced_chat_span . set_attribute (\"user.id\" , id) ;",
             "(&& __traced_chat_Prompt (& prompt)) . __traced_chat_record_prompt (& __traced_chat_span) ;",
-            "__traced_chat_wrap (__traced_chat_span , async move { prompt . repeat (n) }) . await } }",
+            "let n = 2 ;",
+            "__traced_chat_wrap (__traced_chat_span , async move { prompt . repeat (n) }) }",
         ];
         let mut rest = out.as_str();
         for expected in expected {
@@ -697,14 +695,17 @@ mod tests {
             true,
         );
         assert!(
+            out.contains("let __traced_chat_span = __traced_chat_FnSpan :: deferred (\"call\") ;"),
+            "{out}"
+        );
+        assert!(
             out.contains(
-                "Box :: pin (async move { let __traced_chat_span = __traced_chat_FnSpan :: start (\"call\") ; \
-                 __traced_chat_wrap (__traced_chat_span , async move { let __self = self ;"
+                "Box :: pin (__traced_chat_wrap (__traced_chat_span , async move { let __self = self ;"
             ),
             "{out}"
         );
         assert!(
-            out.contains("instrument_unrecorded as __traced_chat_wrap"),
+            out.contains("instrument_deferred_unrecorded as __traced_chat_wrap"),
             "{out}"
         );
         assert!(

@@ -59,27 +59,17 @@ mod item;
 ///   polled, child of the context current at that poll (so a future built in one place and
 ///   awaited inside another span is that span's child), is current at every poll, and ends
 ///   when the future completes or is dropped.
-/// - **A function that is not `async` and ends in an `async` block**: `fn f(…) -> impl
-///   Future<Output = T> { …; async move { … } }`, also with the block in `Box::pin(…)`
-///   (`-> Pin<Box<dyn Future<…>>>`, `-> BoxFuture<…>`). That block is traced as an `async fn`
-///   is: from its first poll, child of the context current at that poll, as
-///   `#[tracing::instrument]` does. The statements before the block run at the call, outside
-///   the span (a traced call there is not its child). The `fields(...)` values are evaluated
-///   at the call, before those statements; the prompt is read when the span starts, at the
-///   start of the block, so the block takes the prompt argument (moves it in) even if it does
-///   not use it. So a statement before the block must not move it elsewhere (rustc then reports
-///   "use of moved value: `prompt`" at the `async` block: move that statement into the block,
-///   or record no prompt with `skip(prompt)`), and the future must be allowed to capture it
-///   (not `+ use<>`).
-/// - **`fn f(…) -> impl Future<Output = T>` with any other body** (a future made elsewhere:
-///   `std::future::ready(x)`, a call, `return`s): the span starts at the call, child of the
-///   context current at the call, and the future the body returns is traced: the span is
-///   current at each of its polls (not while the body builds the future) and ends when the
-///   future completes or is dropped. Such a future built outside any span is the root of a
-///   trace of its own, wherever it is awaited. Unlike tracing, which then traces only the
-///   building of the future, the future is traced; its span cannot wait for the first poll
-///   because the prompt is recorded before the body runs, and the body may move the prompt into
-///   the future it builds.
+/// - **A function that is not `async` and returns a future**: `fn f(…) -> impl Future<Output =
+///   T>`, `-> Pin<Box<dyn Future<…>>>`, `-> BoxFuture<…>`, whatever the body (an `async` block
+///   at its end, maybe in `Box::pin(…)`, or a future made elsewhere: `std::future::ready(x)`, a
+///   call). The body runs at the call, as written, and the future it returns is traced as an
+///   `async fn` is: the span starts when the future is first polled, child of the context
+///   current at that poll (a future built before a span and awaited inside it is that span's
+///   child), is current at every poll, and ends when the future completes or is dropped; a
+///   future dropped before its first poll makes no span. What is recorded at the call (the
+///   `fields(...)` values and the prompt, read before the body runs, so the body may move the
+///   prompt wherever it likes) is kept until the span starts. The statements before the future
+///   run outside the span: a traced call made there is not its child.
 /// - **Methods of an `#[async_trait]` impl**: put `#[traced_chat]` on the method, under the
 ///   `#[async_trait]` of the `impl` block. async-trait turns the method into a function ending
 ///   in `Box::pin(async move { … })`, traced from its first poll as above: as a native
@@ -115,14 +105,14 @@ mod item;
 ///         prompt.get(lo..hi)
 ///     }
 ///
-///     // Traced from the block's first poll; `count` is computed at the call.
+///     // Traced from the future's first poll; `count` is computed at the call.
 ///     #[traced_chat]
 ///     fn later(&self, prompt: String) -> impl Future<Output = String> + '_ {
 ///         let count = self.drafts.len();
 ///         async move { format!("{count}: {prompt}") }
 ///     }
 ///
-///     // Traced from the call: the future is made elsewhere.
+///     // Traced from the future's first poll too, wherever the future is made.
 ///     #[traced_chat]
 ///     fn ready(&self, prompt: String) -> impl Future<Output = String> {
 ///         std::future::ready(prompt)

@@ -259,80 +259,95 @@ fn shape_ranges(bytes: &[u8], ranges: &mut Ranges) {
         while i < n && is_word(bytes[i]) {
             i += 1;
         }
-        let word = &bytes[start..i];
-        match word[0] {
-            b's' if word.starts_with(b"sk-") => {
-                // Through the `*` of an echoed key (`sk-test-*******CRET`).
-                let mut end = i;
-                while end < n && (is_word(bytes[end]) || bytes[end] == b'*') {
-                    end += 1;
-                }
-                if end > start + 3 {
-                    ranges.push(start, end);
-                }
-                i = end;
-                continue;
+        i = match key_shape(bytes, start, i, ranges) {
+            Some(end) => end,
+            None => credential_after(bytes, start, i, ranges),
+        };
+    }
+}
+
+/// Masks the word `bytes[start..end]` if it has the shape of a provider's key; returns where
+/// scanning goes on, or `None` when it is no key.
+fn key_shape(bytes: &[u8], start: usize, end: usize, ranges: &mut Ranges) -> Option<usize> {
+    let word = &bytes[start..end];
+    match word[0] {
+        b's' if word.starts_with(b"sk-") => {
+            // Through the `*` of an echoed key (`sk-test-*******CRET`).
+            let mut stop = end;
+            while stop < bytes.len() && (is_word(bytes[stop]) || bytes[stop] == b'*') {
+                stop += 1;
             }
-            b'A' if word.len() >= 4 + 30 && word.starts_with(b"AIza") => {
-                ranges.push(start, i);
-                continue;
+            if stop > start + 3 {
+                ranges.push(start, stop);
             }
-            b'g' | b'x' | b'h'
-                if (word.starts_with(b"gsk_")
-                    || word.starts_with(b"xai-")
-                    || word.starts_with(b"hf_"))
-                    && word.len() >= 3 + 20 =>
-            {
-                let prefix = if word[0] == b'h' { 3 } else { 4 };
-                if word.len() >= prefix + 20 {
-                    ranges.push(start, i);
-                }
-                continue;
-            }
-            _ => {}
+            return Some(stop);
         }
-        if word.len() == 32
-            && word.iter().all(u8::is_ascii_hexdigit)
-            && !after_trace_word(&bytes[..start])
-        {
-            ranges.push(start, i);
-            continue;
+        b'A' if word.len() >= 4 + 30 && word.starts_with(b"AIza") => {
+            ranges.push(start, end);
+            return Some(end);
         }
-        let last = word.len().saturating_sub(3);
-        if keyword(word, b"bearer") {
-            if let Some((value_start, value_end)) = bearer_value(bytes, i)
-                && looks_secret(&bytes[value_start..value_end])
-            {
-                ranges.push(value_start, value_end);
-                i = value_end;
-            }
-        } else if keyword(word, b"authorization") {
-            if let Some(value_start) = after_separator(bytes, i) {
-                let mut value_start = value_start;
-                let scheme_end = token_end(bytes, value_start);
-                // A scheme (`Bearer`, `Basic`, …) then a space then the credential.
-                if scheme_end > value_start
-                    && bytes[value_start..scheme_end]
-                        .iter()
-                        .all(u8::is_ascii_alphabetic)
-                    && let Some((v, _)) = bearer_value(bytes, scheme_end)
-                {
-                    value_start = v;
-                }
-                let value_end = token_end(bytes, value_start);
-                ranges.push(value_start, value_end);
-                i = value_end.max(i);
-            }
-        } else if keyword(&word[last..], b"key")
-            && let Some(value_start) = after_separator(bytes, i)
+        b'g' | b'x' | b'h'
+            if (word.starts_with(b"gsk_")
+                || word.starts_with(b"xai-")
+                || word.starts_with(b"hf_"))
+                && word.len() >= 3 + 20 =>
         {
+            let prefix = if word[0] == b'h' { 3 } else { 4 };
+            if word.len() >= prefix + 20 {
+                ranges.push(start, end);
+            }
+            return Some(end);
+        }
+        _ => {}
+    }
+    if word.len() == 32
+        && word.iter().all(u8::is_ascii_hexdigit)
+        && !after_trace_word(&bytes[..start])
+    {
+        ranges.push(start, end);
+        return Some(end);
+    }
+    None
+}
+
+/// Masks the credential that follows the word `bytes[start..end]` when the word introduces one
+/// (`Bearer`, `Authorization:`, `…key=`); returns where scanning goes on.
+fn credential_after(bytes: &[u8], start: usize, end: usize, ranges: &mut Ranges) -> usize {
+    let word = &bytes[start..end];
+    let last = word.len().saturating_sub(3);
+    if keyword(word, b"bearer") {
+        if let Some((value_start, value_end)) = bearer_value(bytes, end)
+            && looks_secret(&bytes[value_start..value_end])
+        {
+            ranges.push(value_start, value_end);
+            return value_end;
+        }
+    } else if keyword(word, b"authorization") {
+        if let Some(mut value_start) = after_separator(bytes, end) {
+            let scheme_end = token_end(bytes, value_start);
+            // A scheme (`Bearer`, `Basic`, …) then a space then the credential.
+            if scheme_end > value_start
+                && bytes[value_start..scheme_end]
+                    .iter()
+                    .all(u8::is_ascii_alphabetic)
+                && let Some((v, _)) = bearer_value(bytes, scheme_end)
+            {
+                value_start = v;
+            }
             let value_end = token_end(bytes, value_start);
-            if looks_secret(&bytes[value_start..value_end]) {
-                ranges.push(value_start, value_end);
-                i = value_end;
-            }
+            ranges.push(value_start, value_end);
+            return value_end.max(end);
+        }
+    } else if keyword(&word[last..], b"key")
+        && let Some(value_start) = after_separator(bytes, end)
+    {
+        let value_end = token_end(bytes, value_start);
+        if looks_secret(&bytes[value_start..value_end]) {
+            ranges.push(value_start, value_end);
+            return value_end;
         }
     }
+    end
 }
 
 /// Whether `word` is `lower` written in lowercase, capitalised or in uppercase.

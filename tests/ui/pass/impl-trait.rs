@@ -38,9 +38,23 @@ fn prepared(prompt: &str, words: usize) -> impl Future<Output = String> {
     async move { joined }
 }
 
-// The prompt is read when the span starts, so a block that does not use it still takes it.
+// The prompt is recorded at the call, so a block that does not use it need not take it.
 #[traced_chat]
 fn unused_prompt(prompt: String) -> impl Future<Output = String> + Send + 'static {
+    let n = prompt.len();
+    async move { n.to_string() }
+}
+
+// ... and a statement before the block may move the prompt away.
+#[traced_chat]
+fn moved_prompt(prompt: String) -> impl Future<Output = String> {
+    let messages = vec![prompt];
+    async move { messages.join("\n") }
+}
+
+// A future that captures nothing of the arguments.
+#[traced_chat]
+fn captures_nothing(prompt: &str) -> impl Future<Output = String> + use<> {
     let n = prompt.len();
     async move { n.to_string() }
 }
@@ -55,4 +69,6 @@ async fn main() {
     assert_eq!(later_borrowed("d").await, Some("d"));
     assert_eq!(prepared("a b c", 2).await, "a b");
     assert_eq!(unused_prompt("abc".into()).await, "3");
+    assert_eq!(moved_prompt("m".into()).await, "m");
+    assert_eq!(captures_nothing("four").await, "4");
 }

@@ -26,7 +26,21 @@ struct Limits {
 #[derive(Debug, Clone, Copy)]
 struct Budget(usize);
 
+/// What one recorded choice or tool call costs the budget beside its texts: its share of the
+/// span's attributes (the JSON around it) and of memory. A new entry is made only while the
+/// budget covers it, so a flood of tiny items cannot grow either without bound.
+const ENTRY_COST: usize = 64;
+
 impl Budget {
+    /// Takes the cost of a new entry; `false` (and nothing taken) when the budget is spent.
+    fn entry(&mut self) -> bool {
+        if self.0 < ENTRY_COST {
+            return false;
+        }
+        self.0 -= ENTRY_COST;
+        true
+    }
+
     /// `text` cut to the identifier limit and what is left of the budget.
     fn identifier(&mut self, text: &str) -> String {
         let kept = crate::text::truncate(identifier_prefix(text), self.0);
@@ -153,6 +167,9 @@ impl ResponseFacts {
         }
         let kept = if capture { limits.items } else { 1 };
         for (at, choice) in positions(&response.choices).take(kept) {
+            if !self.budget().entry() {
+                break;
+            }
             let mut budget = *self.budget();
             let output = whole_choice(at, choice, capture, limits, &mut budget);
             *self.budget() = budget;
@@ -198,7 +215,8 @@ impl ResponseFacts {
         if choice.index != 0 && !capture {
             return;
         }
-        // Kept in index order; a new index takes a place while fewer than the limit are kept.
+        // Kept in index order; a new index takes a place while fewer than the limit are kept
+        // and the budget covers it.
         let at = match self
             .choices
             .binary_search_by_key(&choice.index, |c| c.index)
@@ -206,7 +224,7 @@ impl ResponseFacts {
             Ok(at) => at,
             Err(at) => {
                 self.choices_seen += 1;
-                if self.choices.len() >= limits.items {
+                if self.choices.len() >= limits.items || !self.budget().entry() {
                     return;
                 }
                 self.choices
@@ -286,6 +304,9 @@ fn whole_choice(
     let calls = choice.message.tool_calls.as_deref().unwrap_or_default();
     output.tool_calls_seen = calls.len();
     for (index, call) in calls.iter().take(limits.items).enumerate() {
+        if !budget.entry() {
+            break;
+        }
         let (id, name, arguments) = tool_call(call);
         let mut kept = BoundedText::new(limits.text);
         budget.push(&mut kept, arguments);
@@ -315,7 +336,7 @@ fn push_tool_call(
         Ok(at) => at,
         Err(at) => {
             output.tool_calls_seen += 1;
-            if output.tool_calls.len() >= limits.items {
+            if output.tool_calls.len() >= limits.items || !budget.entry() {
                 return;
             }
             let call = ToolCall {
