@@ -949,6 +949,44 @@ async fn an_azure_key_echoed_by_a_401_is_masked() {
     }
 }
 
+/// A 200 answer that echoes the key in its text, its id, its model and a tool call (the
+/// recorded content, with capture on, and the annotated function's response): masked
+/// everywhere, whole answers and streams alike, while the rest of the text is kept.
+#[tokio::test]
+async fn the_key_echoed_in_an_answer_is_masked_in_the_content() {
+    let text = format!("Your key is {KEY}, sent as Bearer {KEY}. Keep it safe.");
+    let call = tool_call(
+        &format!("call_{KEY}"),
+        "lookup",
+        &format!(r#"{{"key":"{KEY}"}}"#),
+    );
+    let body = completion_with(
+        &format!("chatcmpl-{KEY}"),
+        KEY,
+        "fp",
+        &[choice(0, &text), tool_choice(1, &[call])],
+    );
+    let run = run(Reply::json(200, &body), Mode::Create, KEY, true, None).await;
+    run.assert_same_and_ended("key in an answer", 1);
+    assert_no_secret("key in an answer", run.all_spans(), KEY);
+    let chat = run.client.spans.one(attr::SPAN_CHAT_COMPLETION_CREATE);
+    let output = traced_chat::testing::str_attribute(chat, attr::GEN_AI_OUTPUT_MESSAGES);
+    assert!(output.contains("Keep it safe."), "{output}");
+
+    let events = [
+        chunk(0, &text_delta("Your key is ")),
+        chunk(0, &text_delta(KEY)),
+        chunk(0, &text_delta(". Keep it safe.")),
+    ];
+    let run = run_with_events(&events).await;
+    run.assert_same_and_ended("key in a stream", 1);
+    assert_no_secret("key in a stream", run.all_spans(), KEY);
+}
+
+async fn run_with_events(events: &[String]) -> Run {
+    run(Reply::sse(events, true), Mode::Stream, KEY, true, None).await
+}
+
 /// A 500 whose message holds the key in a query string and as a whole word.
 #[tokio::test]
 async fn an_azure_key_echoed_by_a_500_is_masked() {

@@ -18,7 +18,7 @@ use async_openai::types::chat::{
 };
 use serde_json::{Map, Value, json};
 
-use crate::text::truncate;
+use crate::redact::{redact, redact_bounded as cut};
 
 /// One tool call: `(id, name, arguments)`, whatever its kind (a function or a custom tool).
 pub(crate) fn tool_call(call: &ChatCompletionMessageToolCalls) -> (&str, &str, &str) {
@@ -158,14 +158,16 @@ pub(crate) fn compact_json(messages: &[Message], max: usize) -> (String, usize) 
             let mut compact = Map::new();
             compact.insert("role".into(), view.role.into());
             if let Some(texts) = &view.texts {
-                let texts: Vec<&str> = texts.iter().map(|t| truncate(t, max)).collect();
+                let texts: Vec<_> = texts.iter().map(|t| cut(t, max)).collect();
                 compact.insert("content".into(), texts.join("\n").into());
             }
-            if !view.tool_calls.is_empty() || matches!(message, Message::Assistant(m) if m.tool_calls.is_some()) {
+            if !view.tool_calls.is_empty()
+                || matches!(message, Message::Assistant(m) if m.tool_calls.is_some())
+            {
                 let calls = view
                     .tool_calls
                     .iter()
-                    .map(|(id, name, args)| json!({"id": id, "name": name, "arguments": truncate(args, max)}))
+                    .map(|c| tool_call_json(*c, max, false))
                     .collect();
                 compact.insert("tool_calls".into(), Value::Array(calls));
             }
@@ -202,7 +204,8 @@ pub(crate) fn conversation_json(messages: &[Message], max: usize) -> String {
             let texts = view.texts.iter().flatten();
             let parts: Vec<Value> = match view.tool_call_id {
                 Some(id) => {
-                    let response: String = texts.map(|t| truncate(t, max)).collect();
+                    let response: String = texts.map(|t| cut(t, max)).collect();
+                    let id = redact(id);
                     vec![json!({"type": "tool_call_response", "id": id, "response": response})]
                 }
                 None => texts
@@ -218,12 +221,23 @@ pub(crate) fn conversation_json(messages: &[Message], max: usize) -> String {
 
 /// A `{type: "text", content}` part.
 pub(crate) fn text_part(text: &str, max: usize) -> Value {
-    json!({"type": "text", "content": truncate(text, max)})
+    json!({"type": "text", "content": cut(text, max)})
 }
 
 /// A `{type: "tool_call", id, name, arguments}` part.
-pub(crate) fn tool_call_part((id, name, arguments): (&str, &str, &str), max: usize) -> Value {
-    json!({"type": "tool_call", "id": id, "name": name, "arguments": truncate(arguments, max)})
+pub(crate) fn tool_call_part(call: (&str, &str, &str), max: usize) -> Value {
+    tool_call_json(call, max, true)
+}
+
+/// A tool call as JSON, every text masked, the arguments cut to `max` bytes; with `part`, in
+/// the conventions' part shape (`type: "tool_call"`).
+fn tool_call_json((id, name, arguments): (&str, &str, &str), max: usize, part: bool) -> Value {
+    let (id, name, arguments) = (redact(id), redact(name), cut(arguments, max));
+    if part {
+        json!({"type": "tool_call", "id": id, "name": name, "arguments": arguments})
+    } else {
+        json!({"id": id, "name": name, "arguments": arguments})
+    }
 }
 
 /// A readable one-line summary of tool calls given as `(name, arguments)`:

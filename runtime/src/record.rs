@@ -109,8 +109,9 @@ impl<'a> Recorder<'a> {
         if !self.is_recording() {
             return;
         }
-        let kept = crate::content::enabled()
-            .then(|| crate::text::truncate(text, crate::content::max_length()).to_owned());
+        let kept = crate::content::enabled().then(|| {
+            crate::redact::redact_bounded(text, crate::content::max_length()).into_owned()
+        });
         self.target.set_text(key, kept, (length_key, length));
     }
 }

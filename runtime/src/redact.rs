@@ -77,6 +77,22 @@ pub(crate) fn register_key(key: &str) {
 /// `text` with every secret masked (see the [module](self) documentation); borrowed, without
 /// allocating, when there is nothing to mask.
 pub(crate) fn redact(text: &str) -> Cow<'_, str> {
+    redact_all(text)
+}
+
+/// `text` masked as [`redact`] does and cut to `max` bytes: the masking looks a little past the
+/// cut, so a secret that the cut would split is still found and masked whole.
+pub(crate) fn redact_bounded(text: &str, max: usize) -> Cow<'_, str> {
+    /// How far past the cut a secret may reach.
+    const SLACK: usize = 256;
+    let window = crate::text::truncate(text, max.saturating_add(SLACK));
+    match redact(window) {
+        Cow::Borrowed(_) => Cow::Borrowed(crate::text::truncate(text, max)),
+        Cow::Owned(masked) => Cow::Owned(crate::text::truncate(&masked, max).to_owned()),
+    }
+}
+
+fn redact_all(text: &str) -> Cow<'_, str> {
     let mut ranges = Ranges::default();
     if KEY_COUNT.load(Ordering::Acquire) > 0 {
         let keys = KEYS.read().unwrap_or_else(|e| e.into_inner());

@@ -116,15 +116,16 @@ fn method_name(method: &reqwest::Method) -> StringValue {
     }
 }
 
-/// The URL without user name or password (`url.full` must not carry credentials).
+/// The URL without user name or password, and with any key in it masked (`url.full` must not
+/// carry credentials: `?key=…` or `api-key=…` in a gateway's URL).
 fn redacted_url(url: &reqwest::Url) -> Arc<str> {
     if url.username().is_empty() && url.password().is_none() {
-        return Arc::from(url.as_str());
+        return Arc::from(crate::redact::redact(url.as_str()).as_ref());
     }
     let mut url = url.clone();
     let _ = url.set_username("");
     let _ = url.set_password(None);
-    Arc::from(url.as_str())
+    Arc::from(crate::redact::redact(url.as_str()).as_ref())
 }
 
 fn record_outcome(span: &OwnedSpan, result: &Result<reqwest::Response, reqwest::Error>) {

@@ -41,9 +41,10 @@ impl Budget {
         true
     }
 
-    /// `text` cut to the identifier limit and what is left of the budget.
+    /// `text` cut to the identifier limit and what is left of the budget, secrets masked.
     fn identifier(&mut self, text: &str) -> String {
-        let kept = crate::text::truncate(identifier_prefix(text), self.0);
+        let masked = crate::redact::redact_bounded(text, content::max_identifier_length());
+        let kept = crate::text::truncate(&masked, self.0);
         self.0 -= kept.len();
         kept.to_owned()
     }
@@ -109,14 +110,14 @@ pub(crate) struct ResponseFacts {
     budget: Option<Budget>,
 }
 
-/// `text` cut to the identifier limit.
-fn identifier_prefix(text: &str) -> &str {
-    crate::text::truncate(text, content::max_identifier_length())
+/// `text` cut to the identifier limit, secrets masked.
+fn identifier_prefix(text: &str) -> std::borrow::Cow<'_, str> {
+    crate::redact::redact_bounded(text, content::max_identifier_length())
 }
 
-/// An identifier as recorded: cut to the identifier limit.
+/// An identifier as recorded: cut to the identifier limit, secrets masked.
 fn identifier(text: &str) -> Arc<str> {
-    Arc::from(identifier_prefix(text))
+    Arc::from(identifier_prefix(text).as_ref())
 }
 
 impl ResponseFacts {
@@ -154,7 +155,7 @@ impl ResponseFacts {
         self.service_tier = response.service_tier.as_ref().map(service_tier);
         #[allow(deprecated)]
         let fingerprint = response.system_fingerprint.as_deref();
-        self.system_fingerprint = fingerprint.map(|f| identifier_prefix(f).to_owned());
+        self.system_fingerprint = fingerprint.map(|f| identifier_prefix(f).into_owned());
         self.usage = response.usage.clone();
         self.choices_seen = response.choices.len();
         // A whole answer's choices are known by their position (the `index` a server writes
@@ -196,7 +197,7 @@ impl ResponseFacts {
         #[allow(deprecated)]
         if self.system_fingerprint.is_none() {
             self.system_fingerprint =
-                (chunk.system_fingerprint.as_deref()).map(|f| identifier_prefix(f).to_owned());
+                (chunk.system_fingerprint.as_deref()).map(|f| identifier_prefix(f).into_owned());
         }
         if let Some(usage) = &chunk.usage {
             self.usage = Some(usage.clone());
