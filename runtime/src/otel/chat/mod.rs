@@ -2,8 +2,9 @@
 //! Completions API run through a [`Call`].
 
 mod facts;
-mod request;
-mod response;
+mod genai;
+mod legacy;
+mod mapping;
 
 use std::sync::Arc;
 
@@ -45,7 +46,7 @@ impl Operation for ChatOp {
     }
 
     fn attributes(&self, settings: &Settings, budget: usize) -> Vec<KeyValue> {
-        response::attributes(settings, &self.facts, budget).into_vec()
+        mapping::response(settings, &self.facts, budget).into_vec()
     }
 
     fn response_model(&self) -> Option<Arc<str>> {
@@ -60,7 +61,7 @@ impl Operation for ChatOp {
     }
 
     fn record_fn_response(&self, recorder: &Recorder<'_>) {
-        response::record_fn_response(&self.facts, recorder);
+        mapping::record_fn_response(&self.facts, recorder);
     }
 }
 
@@ -71,8 +72,8 @@ fn start(
     stream: bool,
 ) -> Call<ChatOp> {
     let model: Arc<str> = Arc::from(request.model.as_str());
-    let name = request::span_name(settings, &model);
-    let attributes = request::attributes(settings, request, &model, stream);
+    let name = mapping::span_name(settings, &model);
+    let attributes = mapping::request(settings, request, &model, stream);
     Call::start(settings, name, attributes, &model, ChatOp::default())
 }
 
