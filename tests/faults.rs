@@ -11,17 +11,17 @@
 //! reaches the caller unchanged.
 #![cfg(feature = "otel")]
 
+#[path = "common/outcome.rs"]
+mod outcome;
 mod support;
 
-use std::error::Error as _;
 use std::time::Duration;
 
 use async_openai::config::OpenAIConfig;
 use async_openai::error::OpenAIError;
 use async_openai::middleware::ReqwestService;
 use async_openai::middleware::retry::OpenAIRetryLayer;
-use async_openai::types::chat::{CreateChatCompletionResponse, CreateChatCompletionStreamResponse};
-use futures_util::{Stream, StreamExt as _};
+use async_openai::types::chat::CreateChatCompletionResponse;
 use opentelemetry::Value;
 use opentelemetry::trace::{FutureExt as _, Status};
 use traced_chat::attributes as attr;
@@ -31,6 +31,7 @@ use traced_chat::testing::{
 };
 use traced_chat::{TracedChatStream, TracedClient, traced_chat};
 
+use outcome::{Outcome, read_stream};
 use support::{RawServer, Script, request};
 
 /// Retries after a 429, a 5xx or a connection error, for both clients (one keeps tests fast and
@@ -279,65 +280,6 @@ fn traced_client(base_url: &str, timeout: Duration) -> TracedClient {
 
 // --- what the caller got --------------------------------------------------------------------
 
-/// An error, as comparable as it gets: its `Debug` (variant and every field, sources included),
-/// its `Display`, and the `Display` of each source.
-#[derive(Debug, PartialEq)]
-struct Failure {
-    debug: String,
-    display: String,
-    sources: Vec<String>,
-}
-
-impl From<&OpenAIError> for Failure {
-    fn from(error: &OpenAIError) -> Self {
-        let mut sources = Vec::new();
-        let mut source = error.source();
-        while let Some(s) = source {
-            sources.push(s.to_string());
-            source = s.source();
-        }
-        Failure {
-            debug: format!("{error:?}"),
-            display: error.to_string(),
-            sources,
-        }
-    }
-}
-
-type Item = Result<CreateChatCompletionStreamResponse, Failure>;
-
-#[derive(Debug, PartialEq)]
-enum Outcome {
-    Answer(Box<CreateChatCompletionResponse>),
-    Failed(Failure),
-    Streamed(Vec<Item>),
-}
-
-impl From<Result<CreateChatCompletionResponse, OpenAIError>> for Outcome {
-    fn from(result: Result<CreateChatCompletionResponse, OpenAIError>) -> Self {
-        match result {
-            Ok(answer) => Outcome::Answer(Box::new(answer)),
-            Err(error) => Outcome::Failed(Failure::from(&error)),
-        }
-    }
-}
-
-async fn read_stream<S>(result: Result<S, OpenAIError>) -> Outcome
-where
-    S: Stream<Item = Result<CreateChatCompletionStreamResponse, OpenAIError>> + Unpin,
-{
-    match result {
-        Err(error) => Outcome::Failed(Failure::from(&error)),
-        Ok(mut stream) => {
-            let mut items = Vec::new();
-            while let Some(item) = stream.next().await {
-                items.push(item.map_err(|e| Failure::from(&e)));
-            }
-            Outcome::Streamed(items)
-        }
-    }
-}
-
 #[traced_chat]
 async fn ask(
     client: &TracedClient,
@@ -355,7 +297,11 @@ async fn call_plain(client: &async_openai::Client<OpenAIConfig>, mode: Mode) -> 
     match mode {
         Mode::Create => client.chat().create(request(MODEL, PROMPT)).await.into(),
         Mode::Stream => {
-            read_stream(client.chat().create_stream(request(MODEL, PROMPT)).await).await
+            read_stream(
+                client.chat().create_stream(request(MODEL, PROMPT)).await,
+                None,
+            )
+            .await
         }
     }
 }
@@ -364,7 +310,11 @@ async fn call_traced(client: &TracedClient, mode: Mode) -> Outcome {
     match mode {
         Mode::Create => client.chat().create(request(MODEL, PROMPT)).await.into(),
         Mode::Stream => {
-            read_stream(client.chat().create_stream(request(MODEL, PROMPT)).await).await
+            read_stream(
+                client.chat().create_stream(request(MODEL, PROMPT)).await,
+                None,
+            )
+            .await
         }
     }
 }
@@ -372,7 +322,7 @@ async fn call_traced(client: &TracedClient, mode: Mode) -> Outcome {
 async fn call_annotated(client: &TracedClient, mode: Mode) -> Outcome {
     match mode {
         Mode::Create => ask(client, PROMPT).await.into(),
-        Mode::Stream => read_stream(ask_stream(client, PROMPT).await).await,
+        Mode::Stream => read_stream(ask_stream(client, PROMPT).await, None).await,
     }
 }
 

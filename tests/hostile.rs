@@ -16,14 +16,17 @@
 //!   the server on a thread of its own).
 #![cfg(feature = "otel")]
 
+#[path = "common/outcome.rs"]
+mod outcome;
 #[path = "hostile/server.rs"]
 mod server;
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
-use std::error::Error as _;
 use std::future::Future;
 use std::sync::OnceLock;
+
+use outcome::{Outcome, read_stream};
 use std::time::{Duration, Instant};
 
 use async_openai::config::OpenAIConfig;
@@ -32,9 +35,8 @@ use async_openai::middleware::ReqwestService;
 use async_openai::middleware::retry::OpenAIRetryLayer;
 use async_openai::types::chat::{
     ChatCompletionRequestUserMessage, CreateChatCompletionRequest, CreateChatCompletionRequestArgs,
-    CreateChatCompletionResponse, CreateChatCompletionStreamResponse,
+    CreateChatCompletionResponse,
 };
-use futures_util::{Stream, StreamExt as _};
 use opentelemetry::trace::{
     FutureExt as _, Status, TraceContextExt as _, Tracer as _, TracerProvider as _,
 };
@@ -226,78 +228,6 @@ fn traced_client(base_url: &str, key: &str, timeout: Duration) -> TracedClient {
 enum Mode {
     Create,
     Stream,
-}
-
-/// An error, as comparable as it gets: `Debug`, `Display` and the sources' `Display`.
-#[derive(Debug, PartialEq)]
-struct Failure {
-    debug: String,
-    display: String,
-    sources: Vec<String>,
-}
-
-impl From<&OpenAIError> for Failure {
-    fn from(error: &OpenAIError) -> Self {
-        let mut sources = Vec::new();
-        let mut source = error.source();
-        while let Some(s) = source {
-            sources.push(s.to_string());
-            source = s.source();
-        }
-        Failure {
-            debug: format!("{error:?}"),
-            display: error.to_string(),
-            sources,
-        }
-    }
-}
-
-type Item = Result<CreateChatCompletionStreamResponse, Failure>;
-
-#[derive(Debug, PartialEq)]
-enum Outcome {
-    Answer(Box<CreateChatCompletionResponse>),
-    Failed(Failure),
-    Streamed(Vec<Item>),
-}
-
-impl Outcome {
-    fn failed(&self) -> bool {
-        match self {
-            Outcome::Answer(_) => false,
-            Outcome::Failed(_) => true,
-            Outcome::Streamed(items) => items.iter().any(Result::is_err),
-        }
-    }
-}
-
-impl From<Result<CreateChatCompletionResponse, OpenAIError>> for Outcome {
-    fn from(result: Result<CreateChatCompletionResponse, OpenAIError>) -> Self {
-        match result {
-            Ok(answer) => Outcome::Answer(Box::new(answer)),
-            Err(error) => Outcome::Failed(Failure::from(&error)),
-        }
-    }
-}
-
-/// Reads a stream to its end, or its first `limit` items.
-async fn read_stream<S>(result: Result<S, OpenAIError>, limit: Option<usize>) -> Outcome
-where
-    S: Stream<Item = Result<CreateChatCompletionStreamResponse, OpenAIError>> + Unpin,
-{
-    match result {
-        Err(error) => Outcome::Failed(Failure::from(&error)),
-        Ok(mut stream) => {
-            let mut items = Vec::new();
-            while limit.is_none_or(|limit| items.len() < limit) {
-                let Some(item) = stream.next().await else {
-                    break;
-                };
-                items.push(item.map_err(|e| Failure::from(&e)));
-            }
-            Outcome::Streamed(items)
-        }
-    }
 }
 
 #[traced_chat]
