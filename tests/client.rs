@@ -32,7 +32,7 @@ fn request(model: &str) -> CreateChatCompletionRequest {
 }
 
 async fn traced<T>(fut: impl Future<Output = T>) -> (T, Spans) {
-    SpanCapture::install().trace("test", fut).await
+    SpanCapture::new().trace("test", fut).await
 }
 
 fn chat_span(spans: &Spans) -> &SpanData {

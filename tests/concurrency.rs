@@ -224,7 +224,7 @@ fn check_chains(spans: &Spans, function: &str, calls: usize, requests: &[wiremoc
 async fn a_thousand_calls_joined_keep_their_own_spans() {
     let mock = echo_server(no_delay).await;
     let client = mock.client();
-    let capture = SpanCapture::install();
+    let capture = SpanCapture::new();
     let (answers, spans, life) = capture
         .trace_once(
             ROOT,
@@ -249,7 +249,7 @@ async fn a_thousand_calls_joined_keep_their_own_spans() {
 async fn a_thousand_spawned_calls_keep_their_own_spans() {
     let mock = echo_server(no_delay).await;
     let client = mock.client();
-    let capture = SpanCapture::install();
+    let capture = SpanCapture::new();
     let (answers, spans, life) = capture
         .trace_once(ROOT, async {
             // Each task gets the current context, as an application hands it over.
@@ -281,7 +281,7 @@ async fn concurrent_streams_keep_their_own_spans() {
     const STREAMS: usize = 300;
     let mock = echo_server(no_delay).await;
     let client = mock.client();
-    let capture = SpanCapture::install();
+    let capture = SpanCapture::new();
     let (texts, spans, life) = capture
         .trace_once(ROOT, async {
             let spawned: Vec<_> = (0..STREAMS / 2)
@@ -356,7 +356,7 @@ async fn a_call_dropped_by_timeout_ends_every_span_cancelled_once() {
     let mock = echo_server(|_| Duration::from_secs(5)).await;
     let model = "timeout-cancelled-model";
     let client = mock.client(); // after the meter provider, to record metrics
-    let capture = SpanCapture::install();
+    let capture = SpanCapture::new();
     let (result, spans, life) = capture
         .trace_once(ROOT, async {
             tokio::time::timeout(
@@ -404,7 +404,7 @@ async fn a_call_dropped_by_timeout_ends_every_span_cancelled_once() {
 async fn a_call_dropped_by_select_ends_every_span_cancelled_once() {
     let mock = echo_server(|_| Duration::from_secs(5)).await;
     let client = mock.client();
-    let capture = SpanCapture::install();
+    let capture = SpanCapture::new();
     let (winner, spans, life) = capture
         .trace_once(ROOT, async {
             tokio::select! {
@@ -426,7 +426,7 @@ async fn a_call_dropped_between_retries_ends_every_span_cancelled_once() {
         .config(mock.config())
         .max_retries(5)
         .build();
-    let capture = SpanCapture::install();
+    let capture = SpanCapture::new();
     // The first attempt fails at once; async-openai then waits 100 ms before the next. The call
     // is dropped 40 ms after the server saw the first request: in that wait on any ordinary
     // machine (on a very loaded one the first attempt may still be finishing, and is then
@@ -467,7 +467,7 @@ async fn calls_dropped_at_random_points_end_every_span_once() {
     const N: usize = 400;
     let mock = echo_server(|i| Duration::from_millis((i * 7 % 40) as u64)).await;
     let client = mock.client();
-    let capture = SpanCapture::install();
+    let capture = SpanCapture::new();
     let (finished, spans, life) = capture
         .trace_once(
             ROOT,
@@ -562,7 +562,7 @@ async fn streams_dropped_after_n_chunks_end_every_span_once_and_close_the_connec
                 .with_api_key(traced_chat::testing::TEST_API_KEY),
         )
         .build();
-    let capture = SpanCapture::install();
+    let capture = SpanCapture::new();
     for (round, n) in [0usize, 1, 3, 10].into_iter().enumerate() {
         let on_task = round % 2 == 1;
         let (text, spans, life) = capture
@@ -613,7 +613,7 @@ async fn many_streams_dropped_at_once_end_every_span_once() {
                 .with_api_key(traced_chat::testing::TEST_API_KEY),
         )
         .build();
-    let capture = SpanCapture::install();
+    let capture = SpanCapture::new();
     let ((), spans, life) = capture
         .trace_once(ROOT, async {
             let tasks: Vec<_> = (0..STREAMS)

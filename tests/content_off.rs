@@ -56,7 +56,7 @@ fn by_messages(messages: Vec<ChatCompletionRequestMessage>) -> usize {
 
 #[test]
 fn global_switch_and_truncation() {
-    let capture = SpanCapture::install();
+    let capture = SpanCapture::new();
 
     // Truncation: on a char boundary, with the original length.
     traced_chat::content::set_max_length(5);

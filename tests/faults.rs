@@ -480,7 +480,7 @@ fn check_spans(fault: Fault, mode: Mode, function: Option<&str>, spans: &Spans, 
 async fn check_fault(fault: Fault) {
     let server = serve(fault).await;
     let base_url = server.base_url();
-    let capture = SpanCapture::install();
+    let capture = SpanCapture::new();
     let plain = plain_client(&base_url, fault.timeout());
     let traced = traced_client(&base_url, fault.timeout());
     for &mode in fault.modes() {
@@ -601,7 +601,7 @@ fn assert_panicked(span: &SpanData) {
 
 #[tokio::test]
 async fn panic_in_a_spawned_annotated_future_propagates_unchanged() {
-    let capture = SpanCapture::install();
+    let capture = SpanCapture::new();
     let (payload, spans, life) = capture
         .trace_once("fault", async {
             let task = tokio::spawn(panics_async("Paris").with_current_context());
@@ -621,7 +621,7 @@ async fn panic_in_a_spawned_annotated_future_propagates_unchanged() {
 
 #[test]
 fn panic_in_a_sync_annotated_function_propagates_unchanged() {
-    let capture = SpanCapture::install();
+    let capture = SpanCapture::new();
     let (caught, spans, life) = capture.trace_sync_once("fault", || {
         std::panic::catch_unwind(|| panics_with_payload(7))
     });
@@ -641,7 +641,7 @@ async fn panic_while_a_chat_call_is_in_flight_ends_every_span() {
     mock.answer_delayed(200, fixtures::CHAT_COMPLETION, Duration::from_secs(5))
         .await;
     let client = mock.client();
-    let capture = SpanCapture::install();
+    let capture = SpanCapture::new();
     // On a task: the executor catches the panic.
     let (payload, spans, life) = capture
         .trace_once("fault", async {
@@ -697,7 +697,7 @@ async fn panic_while_a_chat_call_is_in_flight_ends_every_span() {
 /// must still never reach a span, on any error path.
 #[tokio::test]
 async fn url_credentials_never_reach_a_span_on_errors() {
-    let capture = SpanCapture::install();
+    let capture = SpanCapture::new();
     let resource = opentelemetry_sdk::Resource::builder_empty().build();
     for fault in [
         Fault::ConnectionRefused,

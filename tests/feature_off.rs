@@ -27,7 +27,7 @@ fn shout(prompt: String) -> String {
 #[tokio::test]
 async fn annotated_functions_work_and_produce_no_span() {
     let _guard = traced_chat::init::console(); // installs nothing with the feature off
-    let capture = SpanCapture::install();
+    let capture = SpanCapture::new();
     let mock = MockOpenAI::start().await;
     let client = mock.client();
     let (answer, spans) = capture

@@ -56,7 +56,7 @@ async fn run_quickstart() -> (MockOpenAI, Spans) {
     mock.answer_when("meaning of death", 200, fixtures::CHAT_COMPLETION_LONG)
         .await;
     let client = mock.client();
-    let capture = SpanCapture::install();
+    let capture = SpanCapture::new();
     let (result, spans) = capture.trace("test", quickstart_main(&client)).await;
     result.expect("both calls succeed");
     (mock, spans)
@@ -222,7 +222,7 @@ async fn err_return_marks_the_function_span_failed() {
     let mock = MockOpenAI::start().await;
     mock.answer(404, fixtures::ERROR_404_MODEL_NOT_FOUND).await;
     let client = mock.client();
-    let capture = SpanCapture::install();
+    let capture = SpanCapture::new();
     let (result, spans) = capture.trace("test", call(&client, LIFE)).await;
     let error = result.expect_err("404");
     assert!(
@@ -256,7 +256,7 @@ async fn retried_429_gives_one_http_span_per_attempt() {
     mock.answer_times(1, 429, fixtures::ERROR_429_RATE_LIMIT)
         .await;
     let client = mock.client();
-    let capture = SpanCapture::install();
+    let capture = SpanCapture::new();
     let (result, spans) = capture.trace("test", call(&client, LIFE)).await;
     result.expect("retried after the 429");
     let create = spans.one(attr::SPAN_CHAT_COMPLETION_CREATE);
@@ -289,7 +289,7 @@ impl Assistant {
 
 #[tokio::test]
 async fn sync_functions_and_methods_record_prompt_and_response() {
-    let capture = SpanCapture::install();
+    let capture = SpanCapture::new();
     let (out, spans) = capture.trace_sync("test", || shout("hello".to_owned()));
     assert_eq!(out, "HELLO");
     let span = spans.one("shout");
@@ -314,7 +314,7 @@ async fn sync_functions_and_methods_record_prompt_and_response() {
 async fn dropped_future_ends_its_span_marked_cancelled() {
     let mock = MockOpenAI::start().await;
     let client = mock.client();
-    let capture = SpanCapture::install();
+    let capture = SpanCapture::new();
     let ((), spans) = capture
         .trace("test", async {
             let mut fut = Box::pin(call(&client, LIFE));
@@ -358,7 +358,7 @@ async fn a_whole_request_is_recorded_as_compact_message_json() {
         ])
         .build()
         .unwrap();
-    let capture = SpanCapture::install();
+    let capture = SpanCapture::new();
     let (result, spans) = capture.trace("test", send(&client, request)).await;
     result.unwrap();
     let span = spans.one("send");

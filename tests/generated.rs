@@ -494,7 +494,7 @@ fn echo_pieces(prompt: &Pieces) -> usize {
 #[test]
 fn display_prompts_are_cut_within_the_limit() {
     let _settings = settings();
-    let capture = SpanCapture::install();
+    let capture = SpanCapture::new();
     proptest!(config(1_500), |(pieces in proptest::collection::vec(text(), 0..6), max in max_length())| {
         content::set_max_length(max);
         let prompt = Pieces(pieces);
@@ -543,7 +543,7 @@ fn message_texts(message: &ChatCompletionRequestMessage) -> (Vec<String>, Vec<St
 #[test]
 fn message_prompts_are_valid_json_cut_per_message() {
     let _settings = settings();
-    let capture = SpanCapture::install();
+    let capture = SpanCapture::new();
     proptest!(config(1_000), |(messages in proptest::collection::vec(message(), 0..5), max in max_length())| {
         content::set_max_length(max);
         let (_, spans, life) =
@@ -587,7 +587,7 @@ fn respond(response: &CreateChatCompletionResponse) -> &CreateChatCompletionResp
 #[test]
 fn returned_responses_are_recorded_within_the_limit() {
     let _settings = settings();
-    let capture = SpanCapture::install();
+    let capture = SpanCapture::new();
     proptest!(config(2_000), |(response in response(), max in max_length())| {
         content::set_max_length(max);
         let (_, spans, life) = capture.trace_sync_once("generated", || {
@@ -620,7 +620,7 @@ fn fail(prompt: &str, error: Option<String>) -> Result<String, OddError> {
 #[test]
 fn returned_errors_are_recorded_short_and_never_panic() {
     let _settings = settings();
-    let capture = SpanCapture::install();
+    let capture = SpanCapture::new();
     proptest!(config(500), |(error in proptest::option::of(text()))| {
         let (result, spans, life) =
             capture.trace_sync_once("generated", || fail("p", error.clone()));
@@ -749,7 +749,7 @@ fn variable_bytes(span: &SpanData) -> usize {
 #[test]
 fn answers_stay_within_the_span_budget() {
     let _settings = settings();
-    let capture = SpanCapture::install();
+    let capture = SpanCapture::new();
     let runtime = runtime();
     let served = Served::default();
     let client = served.client();
@@ -784,7 +784,7 @@ fn answers_stay_within_the_span_budget() {
 #[test]
 fn answers_served_to_the_client_are_recorded_faithfully() {
     let _settings = settings();
-    let capture = SpanCapture::install();
+    let capture = SpanCapture::new();
     let runtime = runtime();
     let served = Served::default();
     let client = served.client();
@@ -901,7 +901,7 @@ fn sse(chunks: &[CreateChatCompletionStreamResponse]) -> String {
 #[test]
 fn streams_served_to_the_client_are_recorded_faithfully() {
     let _settings = settings();
-    let capture = SpanCapture::install();
+    let capture = SpanCapture::new();
     let runtime = runtime();
     let served = Served::default();
     let client = served.client();

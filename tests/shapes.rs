@@ -97,7 +97,7 @@ async fn never_finishes(prompt: &str) -> String {
 
 #[tokio::test]
 async fn every_shape_records_its_span() {
-    let capture = SpanCapture::install();
+    let capture = SpanCapture::new();
     let mut bot = Bot {
         history: Vec::new(),
     };
@@ -138,7 +138,7 @@ async fn every_shape_records_its_span() {
 
 #[tokio::test]
 async fn panic_ends_the_span_with_error() {
-    let capture = SpanCapture::install();
+    let capture = SpanCapture::new();
     let (result, spans) =
         capture.trace_sync("test", || std::panic::catch_unwind(|| panics("boom")));
     assert!(result.is_err());
@@ -153,7 +153,7 @@ async fn panic_ends_the_span_with_error() {
 
 #[tokio::test]
 async fn dropped_future_ends_the_span() {
-    let capture = SpanCapture::install();
+    let capture = SpanCapture::new();
     let (_, spans) = capture
         .trace("test", async {
             let timeout =
@@ -237,7 +237,7 @@ impl Answer for Owned {
 
 #[tokio::test]
 async fn remaining_shapes_record_their_spans() {
-    let capture = SpanCapture::install();
+    let capture = SpanCapture::new();
     let (_, spans) = capture.trace_sync("test", || {
         assert_eq!(generic_where("g", "!"), "g!");
         assert_eq!(&*impl_trait_arg(42), "42");
@@ -322,7 +322,7 @@ const PAUSE: std::time::Duration = std::time::Duration::from_millis(20);
 
 #[tokio::test]
 async fn future_ending_in_an_async_block_is_traced_from_its_first_poll() {
-    let capture = SpanCapture::install();
+    let capture = SpanCapture::new();
     let bot = Bot {
         history: vec!["h".into()],
     };
@@ -389,7 +389,7 @@ async fn future_ending_in_an_async_block_is_traced_from_its_first_poll() {
 
 #[tokio::test]
 async fn future_made_elsewhere_is_traced_from_its_first_poll_too() {
-    let capture = SpanCapture::install();
+    let capture = SpanCapture::new();
     let ((created, polled), spans) = capture
         .trace("test", async {
             let future = eager("e".into());

@@ -9,7 +9,7 @@
 //! # #[tokio::main] async fn main() {
 //! let mock = MockOpenAI::start().await;          // a real HTTP server on 127.0.0.1
 //! let client = mock.client();                   // a TracedClient pointed at it
-//! let capture = SpanCapture::install();         // global SDK provider, in-memory exporter
+//! let capture = SpanCapture::new();             // an SDK provider exporting to memory
 //! let (_answer, spans) = capture
 //!     .trace("test", async { /* call your #[traced_chat] functions with `client` */ })
 //!     .await;
