@@ -12,7 +12,7 @@ pub use traced_chat_runtime::testing;
 pub use traced_chat_runtime::{ConsoleExporter, ConsoleMetricExporter, INSTRUMENTATION_NAME};
 pub use traced_chat_runtime::{
     RecordPrompt, RecordResponse, Recorder, Semconv, TracedChat, TracedChatStream, TracedClient,
-    TracedClientBuilder, attributes, content, error, init,
+    TracedClientBuilder, TracedEmbeddings, attributes, content, error, init,
 };
 
 #[doc(hidden)]

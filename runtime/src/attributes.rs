@@ -16,6 +16,8 @@ pub const OPENAI_RESPONSE_CHOICE_COUNT: &str = "openai.response.choice_count";
 
 /// Span name of the client span of a chat completion (legacy name).
 pub const SPAN_CHAT_COMPLETION_CREATE: &str = "openai.ChatCompletion.create";
+/// Span name of the client span of an embeddings request (legacy name).
+pub const SPAN_EMBEDDING_CREATE: &str = "openai.Embedding.create";
 /// Span name of one HTTP attempt.
 pub const SPAN_HTTP_POST: &str = "HTTP POST";
 
@@ -81,6 +83,14 @@ pub const OPENAI_RESPONSE_LENGTH: &str = "openai.response.length";
 pub const GEN_AI_OPERATION_NAME: &str = "gen_ai.operation.name";
 /// The value of [`GEN_AI_OPERATION_NAME`] for chat completions.
 pub const GEN_AI_OPERATION_CHAT: &str = "chat";
+/// The value of [`GEN_AI_OPERATION_NAME`] for embeddings.
+pub const GEN_AI_OPERATION_EMBEDDINGS: &str = "embeddings";
+/// `gen_ai.request.encoding_formats` (string array: `float`, `base64`).
+pub const GEN_AI_REQUEST_ENCODING_FORMATS: &str = "gen_ai.request.encoding_formats";
+/// `gen_ai.embeddings.dimension.count`: the requested dimensions, else the returned vectors'.
+pub const GEN_AI_EMBEDDINGS_DIMENSION_COUNT: &str = "gen_ai.embeddings.dimension.count";
+/// Number of vectors an embeddings answer returned (legacy name).
+pub const OPENAI_RESPONSE_EMBEDDING_COUNT: &str = "openai.response.embedding_count";
 /// [`gen_ai.provider.name`](https://opentelemetry.io/docs/specs/semconv/registry/attributes/gen-ai/): `openai` unless configured.
 pub const GEN_AI_PROVIDER_NAME: &str = "gen_ai.provider.name";
 /// The default value of [`GEN_AI_PROVIDER_NAME`].

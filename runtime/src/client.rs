@@ -7,6 +7,9 @@ use async_openai::Client;
 use async_openai::config::{Config as _, OpenAIConfig};
 use async_openai::error::OpenAIError;
 use async_openai::types::chat::{CreateChatCompletionRequest, CreateChatCompletionResponse};
+use async_openai::types::embeddings::{
+    CreateBase64EmbeddingResponse, CreateEmbeddingRequest, CreateEmbeddingResponse,
+};
 
 use crate::backend::{self, Settings};
 use crate::config::{ClientOptions, Semconv};
@@ -234,6 +237,43 @@ impl TracedClient {
     /// The Chat Completions API, traced.
     pub fn chat(&self) -> TracedChat<'_> {
         TracedChat { client: self }
+    }
+
+    /// The Embeddings API, traced.
+    pub fn embeddings(&self) -> TracedEmbeddings<'_> {
+        TracedEmbeddings { client: self }
+    }
+}
+
+/// The Embeddings API of a [`TracedClient`]; mirrors [`async_openai::Embeddings`].
+///
+/// Each call gets a CLIENT span `openai.Embedding.create` (`embeddings {model}` in the GenAI
+/// vocabulary alone) with the request model, the encoding format, the dimension count, the
+/// response model and the input tokens, an `HTTP POST` span per attempt, and the duration and
+/// input-token metrics. The input texts are content (recorded only when the client captures
+/// content); the vectors are never recorded.
+#[derive(Debug, Clone, Copy)]
+pub struct TracedEmbeddings<'c> {
+    client: &'c TracedClient,
+}
+
+impl TracedEmbeddings<'_> {
+    /// Creates embeddings, like [`async_openai::Embeddings::create`]. Returns exactly what
+    /// async-openai returns.
+    pub async fn create(
+        &self,
+        request: CreateEmbeddingRequest,
+    ) -> Result<CreateEmbeddingResponse, OpenAIError> {
+        backend::embeddings::create(&self.client.settings, &self.client.inner, request).await
+    }
+
+    /// Creates base64-encoded embeddings, like [`async_openai::Embeddings::create_base64`].
+    pub async fn create_base64(
+        &self,
+        request: CreateEmbeddingRequest,
+    ) -> Result<CreateBase64EmbeddingResponse, OpenAIError> {
+        let client = &self.client;
+        backend::embeddings::create_base64(&client.settings, &client.inner, request).await
     }
 }
 

@@ -34,7 +34,7 @@ mod noop;
 #[cfg(not(feature = "otel"))]
 use noop as backend;
 
-pub use client::{TracedChat, TracedClient, TracedClientBuilder};
+pub use client::{TracedChat, TracedClient, TracedClientBuilder, TracedEmbeddings};
 pub use config::Semconv;
 #[cfg(feature = "otel")]
 #[cfg_attr(docsrs, doc(cfg(feature = "otel")))]

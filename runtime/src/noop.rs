@@ -157,6 +157,31 @@ pub(crate) mod chat {
     }
 }
 
+/// The Embeddings API, untraced.
+pub(crate) mod embeddings {
+    use async_openai::types::embeddings::{
+        CreateBase64EmbeddingResponse, CreateEmbeddingRequest, CreateEmbeddingResponse,
+    };
+
+    use super::*;
+
+    pub(crate) async fn create(
+        _: &std::sync::Arc<Settings>,
+        client: &Client<OpenAIConfig>,
+        request: CreateEmbeddingRequest,
+    ) -> Result<CreateEmbeddingResponse, OpenAIError> {
+        client.embeddings().create(request).await
+    }
+
+    pub(crate) async fn create_base64(
+        _: &std::sync::Arc<Settings>,
+        client: &Client<OpenAIConfig>,
+        request: CreateEmbeddingRequest,
+    ) -> Result<CreateBase64EmbeddingResponse, OpenAIError> {
+        client.embeddings().create_base64(request).await
+    }
+}
+
 /// What `init` installs: nothing.
 pub(crate) mod setup {
     use crate::init::{InitError, ShutdownError};

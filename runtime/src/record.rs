@@ -10,6 +10,9 @@ use async_openai::error::OpenAIError;
 use async_openai::types::chat::{
     ChatCompletionRequestMessage, CreateChatCompletionRequest, CreateChatCompletionResponse,
 };
+use async_openai::types::embeddings::{
+    CreateBase64EmbeddingResponse, CreateEmbeddingRequest, CreateEmbeddingResponse, EmbeddingInput,
+};
 
 use crate::attributes;
 use crate::backend::{FnSpan, SpanRef};
@@ -277,6 +280,67 @@ impl RecordResponse for CreateChatCompletionResponse {
             }
         }
         recorder.choice_count(self.choices.len());
+    }
+}
+
+/// An embeddings answer as a summary, never the vectors: `3 embeddings × 1536 dimensions`.
+impl RecordResponse for CreateEmbeddingResponse {
+    fn record_response(&self, recorder: &Recorder<'_>) {
+        let dimension = self.data.first().map(|e| e.embedding.len());
+        recorder.response(&embeddings_summary(self.data.len(), dimension));
+    }
+}
+
+/// As for [`CreateEmbeddingResponse`]: the count and dimension of the vectors.
+impl RecordResponse for CreateBase64EmbeddingResponse {
+    fn record_response(&self, recorder: &Recorder<'_>) {
+        let dimension = self.data.first().map(|e| base64_dimension(&e.embedding.0));
+        recorder.response(&embeddings_summary(self.data.len(), dimension));
+    }
+}
+
+/// The dimension of a base64-encoded vector: little-endian `f32`s, 4 bytes a dimension.
+pub(crate) fn base64_dimension(text: &str) -> usize {
+    let padding = text.bytes().rev().take_while(|b| *b == b'=').count();
+    (text.len() / 4 * 3).saturating_sub(padding) / 4
+}
+
+/// `3 embeddings × 1536 dimensions`.
+pub(crate) fn embeddings_summary(count: usize, dimension: Option<usize>) -> String {
+    let noun = if count == 1 {
+        "embedding"
+    } else {
+        "embeddings"
+    };
+    match dimension {
+        Some(dimension) => format!("{count} {noun} × {dimension} dimensions"),
+        None => format!("{count} {noun}"),
+    }
+}
+
+/// The texts to embed: the text itself, or the texts as a compact JSON array (each cut to an
+/// equal share of the content limit); token arrays record their length only.
+impl RecordPrompt for CreateEmbeddingRequest {
+    fn record_prompt(&self, recorder: &Recorder<'_>) {
+        match &self.input {
+            EmbeddingInput::String(text) => recorder.prompt(text),
+            EmbeddingInput::StringArray(texts) => {
+                let share = crate::content::per_message_budget(texts.len());
+                let length = texts.iter().map(String::len).sum();
+                let cut: Vec<_> = texts
+                    .iter()
+                    .map(|t| crate::redact::redact_bounded(t, share))
+                    .collect();
+                let json = serde_json::to_string(&cut).unwrap_or_default();
+                match crate::content::enabled() {
+                    true => recorder.prompt_json(json, length),
+                    false => recorder.prompt_with_length("", length),
+                }
+            }
+            EmbeddingInput::IntegerArray(_) | EmbeddingInput::ArrayOfIntegerArray(_) => {
+                recorder.prompt_with_length("", 0)
+            }
+        }
     }
 }
 

@@ -65,19 +65,23 @@ pub mod fixtures {
         include_str!("../fixtures/openai/error_429_rate_limit.json");
     /// 500, `code: null`.
     pub const ERROR_500_SERVER: &str = include_str!("../fixtures/openai/error_500_server.json");
+    /// An embeddings answer: one `text-embedding-ada-002` vector of 1536 dimensions, usage 8/8
+    /// (a recorded answer of the real API, pretty-printed as it sends it).
+    pub const EMBEDDING: &str = include_str!("../fixtures/openai/embedding.json");
 }
 
 /// The API key [`MockOpenAI::config`] uses, so a test can check it never reaches a span.
 pub const TEST_API_KEY: &str = "sk-test-traced-chat-SECRET-0123456789";
 
 const CHAT_PATH: &str = "/v1/chat/completions";
+const EMBEDDINGS_PATH: &str = "/v1/embeddings";
 const DEFAULT_PRIORITY: u8 = 10;
 const OVERRIDE_PRIORITY: u8 = 1;
 
 /// A mock OpenAI server on `127.0.0.1` (a real HTTP server, [wiremock]).
 ///
 /// Out of the box `POST /v1/chat/completions` answers every request with
-/// [`fixtures::CHAT_COMPLETION`]. [`answer`](Self::answer), [`answer_times`](Self::answer_times)
+/// [`fixtures::CHAT_COMPLETION`], and `POST /v1/embeddings` with [`fixtures::EMBEDDING`]. [`answer`](Self::answer), [`answer_times`](Self::answer_times)
 /// and [`answer_when`](Self::answer_when) override that.
 ///
 /// Dropping it shuts the server down from a thread of its own (see the `Drop` impl), so that it
@@ -102,7 +106,25 @@ impl MockOpenAI {
             DEFAULT_PRIORITY,
         )
         .await;
+        mock.mount(
+            Mock::given(method("POST")).and(path(EMBEDDINGS_PATH)),
+            200,
+            fixtures::EMBEDDING,
+            DEFAULT_PRIORITY,
+        )
+        .await;
         mock
+    }
+
+    /// Answers every later embeddings request with `status` and the JSON `body`.
+    pub async fn answer_embeddings(&self, status: u16, body: &str) {
+        self.mount(
+            Mock::given(method("POST")).and(path(EMBEDDINGS_PATH)),
+            status,
+            body,
+            OVERRIDE_PRIORITY,
+        )
+        .await;
     }
 
     async fn mount(&self, mock: wiremock::MockBuilder, status: u16, body: &str, priority: u8) {

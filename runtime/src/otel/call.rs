@@ -334,7 +334,7 @@ mod tests {
         fn usage(&self) -> Option<TokenUsage> {
             Some(TokenUsage {
                 input: 1,
-                output: u64::from(self.chunks),
+                output: Some(u64::from(self.chunks)),
             })
         }
 

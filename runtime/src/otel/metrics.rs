@@ -22,7 +22,8 @@ const DURATION_BUCKETS: [f64; 14] = [
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct TokenUsage {
     pub(crate) input: u64,
-    pub(crate) output: u64,
+    /// `None` for operations that produce no tokens (embeddings).
+    pub(crate) output: Option<u64>,
 }
 
 /// The instruments of one client, taken from its meter (the global meter provider's as it is
@@ -88,7 +89,9 @@ impl Metrics {
             if let Some(last) = attributes.last_mut() {
                 *last = KeyValue::new(attr::GEN_AI_TOKEN_TYPE, "output");
             }
-            self.token_usage.record(usage.output, &attributes);
+            if let Some(output) = usage.output {
+                self.token_usage.record(output, &attributes);
+            }
         }
     }
 

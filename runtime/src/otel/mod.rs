@@ -6,6 +6,7 @@ mod attrs;
 mod call;
 pub(crate) mod chat;
 pub(crate) mod console;
+pub(crate) mod embeddings;
 mod http;
 mod metrics;
 mod settings;

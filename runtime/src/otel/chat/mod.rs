@@ -56,7 +56,7 @@ impl Operation for ChatOp {
     fn usage(&self) -> Option<TokenUsage> {
         self.facts.usage.as_ref().map(|u| TokenUsage {
             input: u64::from(u.prompt_tokens),
-            output: u64::from(u.completion_tokens),
+            output: Some(u64::from(u.completion_tokens)),
         })
     }
 
