@@ -6,7 +6,7 @@
 
 use std::hint::black_box;
 
-use traced_chat_runtime::testing::fixtures;
+use traced_chat::testing::fixtures;
 
 mod common;
 use common::*;

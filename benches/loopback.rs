@@ -25,7 +25,7 @@ use async_openai::Client;
 use async_openai::config::OpenAIConfig;
 use criterion::Criterion;
 use traced_chat::TracedClient;
-use traced_chat_runtime::testing::fixtures;
+use traced_chat::testing::fixtures;
 
 mod common;
 use common::*;

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use futures_util::StreamExt as _;
-use traced_chat_runtime::testing::fixtures;
+use traced_chat::testing::fixtures;
 
 mod common;
 use common::*;

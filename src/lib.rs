@@ -4,9 +4,8 @@
 
 pub use traced_chat_macros::traced_chat;
 
-#[cfg(feature = "testing")]
-#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
-pub use traced_chat_runtime::testing;
+/// `testing`, when the runtime has it (the `testing` feature, or a dev-dependency that asks).
+pub use traced_chat_runtime::__optional::*;
 #[cfg(feature = "otel")]
 #[cfg_attr(docsrs, doc(cfg(feature = "otel")))]
 pub use traced_chat_runtime::{ConsoleExporter, ConsoleMetricExporter, INSTRUMENTATION_NAME};
