@@ -127,6 +127,47 @@ fn span<'a>(spans: &'a [serde_json::Value], name: &str) -> &'a serde_json::Value
 }
 
 #[test]
+fn embeddings_example_is_one_trace_of_a_small_retrieval() {
+    let (stdout, stderr) = run_example("embeddings");
+    assert!(stderr.contains("The meaning of life"), "{stderr}");
+    let spans = spans(&stdout);
+    if !cfg!(feature = "otel") {
+        assert!(spans.is_empty());
+        return;
+    }
+    let answer = span(&spans, "answer");
+    let trace = &answer["context"]["trace_id"];
+    assert!(
+        spans.iter().all(|s| &s["context"]["trace_id"] == trace),
+        "one trace"
+    );
+    let id = &answer["context"]["span_id"];
+    let children: Vec<_> = spans.iter().filter(|s| &s["parent_id"] == id).collect();
+    let names: Vec<_> = children
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names.iter().filter(|n| **n == "embed").count(),
+        4,
+        "the question and three documents: {names:?}"
+    );
+    assert!(names.contains(&"openai.ChatCompletion.create"), "{names:?}");
+    let embeddings: Vec<_> = spans
+        .iter()
+        .filter(|s| s["name"] == "openai.Embedding.create")
+        .collect();
+    assert_eq!(embeddings.len(), 4);
+    for span in embeddings {
+        assert_eq!(span["attributes"]["gen_ai.operation.name"], "embeddings");
+        assert_eq!(
+            span["attributes"]["gen_ai.embeddings.dimension.count"],
+            1536
+        );
+    }
+}
+
+#[test]
 fn streaming_tools_and_errors_examples_run_offline() {
     let (stdout, stderr) = run_example("streaming");
     assert!(

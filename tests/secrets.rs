@@ -85,13 +85,20 @@ fn run_examples(api: &MockOpenAI, receiver: &MockServer, capture: bool) -> Strin
     printed
 }
 
-/// Every text that crossed the wire as content: the messages of every request the API received
-/// and the answers it gave.
+/// Every text that crossed the wire as content: the messages of every chat request the API
+/// received, the texts of every embeddings request, and the answers it gave.
 async fn wire_texts(api: &MockOpenAI) -> Vec<String> {
     let mut texts = Vec::new();
     for request in api.received_requests().await {
         let body: serde_json::Value = serde_json::from_slice(&request.body).unwrap();
-        for message in body["messages"].as_array().unwrap() {
+        match &body["input"] {
+            serde_json::Value::String(text) => texts.push(text.clone()),
+            serde_json::Value::Array(inputs) => {
+                texts.extend(inputs.iter().filter_map(|t| t.as_str().map(str::to_owned)))
+            }
+            _ => {}
+        }
+        for message in body["messages"].as_array().into_iter().flatten() {
             match &message["content"] {
                 serde_json::Value::String(text) => texts.push(text.clone()),
                 serde_json::Value::Array(parts) => texts.extend(

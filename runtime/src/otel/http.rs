@@ -2,6 +2,7 @@
 //! attempt inside its own `HTTP POST` CLIENT span and injects that span's trace context through
 //! the configured propagator (by hand, without a lock, when that is the W3C one).
 
+use std::borrow::Cow;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -29,18 +30,16 @@ pub(crate) struct TracedHttpService {
     transport: Transport,
     propagate: bool,
     tracer: Option<InjectedTracer>,
+    provider_name: Cow<'static, str>,
 }
 
 impl TracedHttpService {
-    pub(crate) fn new(
-        transport: Transport,
-        propagate: bool,
-        tracer: Option<InjectedTracer>,
-    ) -> Self {
+    pub(crate) fn new(transport: Transport, settings: &super::settings::Settings) -> Self {
         TracedHttpService {
             transport,
-            propagate,
-            tracer,
+            propagate: settings.propagate,
+            tracer: settings.tracer.clone(),
+            provider_name: settings.provider_name.clone(),
         }
     }
 }
@@ -58,11 +57,13 @@ impl tower::Service<HttpRequestFactory> for TracedHttpService {
         let transport = self.transport.clone();
         let propagate = self.propagate;
         let tracer = self.tracer.clone();
+        let provider_name = self.provider_name.clone();
         // The retry layer calls us from inside the client span's context.
         let parent = Context::current();
         Box::pin(async move {
             let mut request = factory.build().await?;
-            let span = OwnedSpan::new(start_http_span(&parent, &request, tracer.as_ref()));
+            let cx = start_http_span(&parent, &request, tracer.as_ref(), provider_name);
+            let span = OwnedSpan::new(cx);
             if propagate {
                 inject_trace_context(span.context(), request.headers_mut());
             }
@@ -85,6 +86,7 @@ fn start_http_span(
     parent: &Context,
     request: &reqwest::Request,
     tracer: Option<&InjectedTracer>,
+    provider_name: Cow<'static, str>,
 ) -> Context {
     let method = method_name(request.method());
     let url = redacted_url(request.url());
@@ -93,15 +95,47 @@ fn start_http_span(
     } else {
         format!("HTTP {method}").into()
     };
-    let builder = SpanBuilder::from_name::<std::borrow::Cow<'static, str>>(name)
+    let mut attributes = vec![
+        KeyValue::new(attr::HTTP_METHOD, method.clone()),
+        KeyValue::new(attr::HTTP_URL, url.clone()),
+        KeyValue::new(attr::HTTP_REQUEST_METHOD, method),
+        KeyValue::new(attr::URL_FULL, url),
+    ];
+    if let Some((operation, output)) = unwrapped_operation(request.url().path()) {
+        attributes.push(KeyValue::new(attr::GEN_AI_OPERATION_NAME, operation));
+        attributes.push(KeyValue::new(attr::GEN_AI_PROVIDER_NAME, provider_name));
+        if let Some(output) = output {
+            attributes.push(KeyValue::new(attr::GEN_AI_OUTPUT_TYPE, output));
+        }
+    }
+    let builder = SpanBuilder::from_name::<Cow<'static, str>>(name)
         .with_kind(SpanKind::Client)
-        .with_attributes([
-            KeyValue::new(attr::HTTP_METHOD, method.clone()),
-            KeyValue::new(attr::HTTP_URL, url.clone()),
-            KeyValue::new(attr::HTTP_REQUEST_METHOD, method),
-            KeyValue::new(attr::URL_FULL, url),
-        ]);
+        .with_attributes(attributes);
     super::telemetry::start_span(parent, builder, tracer)
+}
+
+/// The GenAI operation (and output type) of a request to an endpoint that has no traced wrapper
+/// of its own, told by its path, so that backends can group these calls: `None` for the
+/// endpoints whose calls get a client span of their own (chat completions, embeddings) and for
+/// those that are no GenAI operation (files, batches, models, …).
+pub(crate) fn unwrapped_operation(path: &str) -> Option<(&'static str, Option<&'static str>)> {
+    let endpoint = path
+        .split('/')
+        .skip_while(|s| *s != "v1")
+        .nth(1)
+        .or_else(|| {
+            // A base URL without `/v1`: the first segment that names an endpoint.
+            path.split('/').find(|s| !s.is_empty())
+        })?;
+    let rest = path.rsplit('/').next().unwrap_or_default();
+    match endpoint {
+        "images" => Some(("generate_content", Some("image"))),
+        "audio" if rest == "speech" => Some(("generate_content", Some("speech"))),
+        "audio" => Some(("generate_content", Some("text"))),
+        "completions" => Some(("text_completion", Some("text"))),
+        "responses" => Some((attr::GEN_AI_OPERATION_CHAT, None)),
+        _ => None,
+    }
 }
 
 /// The method as a static string for the standard methods (no allocation on the hot path).
@@ -251,6 +285,34 @@ mod tests {
         fn set(&mut self, key: &str, value: String) {
             self.0.insert(key.to_owned(), value);
         }
+    }
+
+    #[test]
+    fn endpoints_without_a_wrapper_are_told_by_their_path() {
+        let op = |path| unwrapped_operation(path);
+        assert_eq!(
+            op("/v1/images/generations"),
+            Some(("generate_content", Some("image")))
+        );
+        assert_eq!(
+            op("/v1/audio/speech"),
+            Some(("generate_content", Some("speech")))
+        );
+        assert_eq!(
+            op("/v1/audio/transcriptions"),
+            Some(("generate_content", Some("text")))
+        );
+        assert_eq!(
+            op("/v1/completions"),
+            Some(("text_completion", Some("text")))
+        );
+        assert_eq!(op("/v1/responses"), Some(("chat", None)));
+        assert_eq!(op("/openai/v1/responses/resp_1"), Some(("chat", None)));
+        // Wrapped, or no GenAI operation.
+        assert_eq!(op("/v1/chat/completions"), None);
+        assert_eq!(op("/v1/embeddings"), None);
+        assert_eq!(op("/v1/files"), None);
+        assert_eq!(op("/v1/moderations"), None);
     }
 
     #[test]

@@ -35,7 +35,6 @@ pub(crate) fn client(
     max_retries: Option<usize>,
 ) -> Client<OpenAIConfig> {
     let retry = async_openai::middleware::retry::OpenAIRetryLayer::new(max_retries.unwrap_or(3));
-    let traced =
-        http::TracedHttpService::new(transport, settings.propagate, settings.tracer.clone());
+    let traced = http::TracedHttpService::new(transport, settings);
     inner.with_http_service(tower::ServiceBuilder::new().layer(retry).service(traced))
 }
