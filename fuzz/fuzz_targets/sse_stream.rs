@@ -6,9 +6,10 @@
 //! exporter. The same bytes are also served to a plain `async_openai::Client`.
 //!
 //! A few knobs come from a hash of the input, so every input runs one fixed configuration and a
-//! crash reproduces from the input alone: the content limit (1 byte to 16 KiB), whether the
-//! stream is returned through a `#[traced_chat]` function, how the body is cut into frames, and
-//! whether the stream is read to its end or dropped early.
+//! crash reproduces from the input alone: the content limit (1 byte to 16 KiB), the identifier
+//! limit, the item limit and the span budget (tiny, or the defaults), whether the stream is
+//! returned through a `#[traced_chat]` function, how the body is cut into frames, and whether
+//! the stream is read to its end or dropped early.
 //!
 //! Invariants (a violation panics, which libFuzzer reports as a crash):
 //! - nothing panics;
@@ -16,25 +17,24 @@
 //!   bytes (`Ok` compared as JSON values, `Err` by `Display`);
 //! - every span that started ended exactly once; the chat span is marked cancelled exactly when
 //!   the stream was dropped before its end, and has status ERROR when an error item was yielded;
+//! - the bounds: identifiers and names cut to the identifier limit (the response id is the first
+//!   non-empty one, cut), at most `max_items` choices, tool calls per choice and finish reasons,
+//!   the variable-size attributes within the span budget; one output message per choice index
+//!   that arrived (the first that arrived, in index order, none for an index that never came);
 //! - the recorded text (`gen_ai.output.messages` on the chat span, `openai.response` on the
-//!   function's span) is the concatenated `delta.content` of choice 0 cut to the content limit on
-//!   a character boundary (so a prefix, within the limit); with several choices, one output
-//!   message per choice, each text a prefix within the limit and at least an equal share of it;
-//!   `openai.response.length` is the full length; JSON attributes parse; token counts and
-//!   lengths are non-negative; the usage and response id are those of the chunks.
+//!   function's span) is a prefix of each choice's concatenated `delta.content`, within the
+//!   content limit; with the default span budget, choice 0 alone is cut exactly to the limit,
+//!   several choices get at least an equal share of it, and `openai.response.length` is the full
+//!   length; JSON attributes parse; token counts and lengths are non-negative; the usage is the
+//!   last chunk's that carried one;
+//! - the key the client is configured with, and its last 8 bytes, are in no error text (status
+//!   description, events, `error.type`) of any span.
 #![no_main]
 
-use std::convert::Infallible;
-use std::sync::{Arc, Mutex, OnceLock};
+mod common;
 
-use async_openai::Client;
-use async_openai::config::OpenAIConfig;
 use async_openai::error::OpenAIError;
-use async_openai::middleware::HttpRequestFactory;
-use async_openai::types::chat::{
-    ChatCompletionRequestUserMessage, CreateChatCompletionRequest, CreateChatCompletionRequestArgs,
-    CreateChatCompletionStreamResponse,
-};
+use async_openai::types::chat::CreateChatCompletionStreamResponse;
 use bytes::Bytes;
 use futures_util::StreamExt as _;
 use libfuzzer_sys::fuzz_target;
@@ -42,134 +42,11 @@ use opentelemetry::trace::{
     FutureExt as _, Status, TraceContextExt as _, Tracer as _, TracerProvider as _,
 };
 use opentelemetry::{Array, Context, Value};
-use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SpanData};
 use traced_chat::attributes as attr;
-use traced_chat::content;
-use traced_chat::testing::{SpanLedger, attribute};
-use traced_chat::{Semconv, TracedChatStream, TracedClient, traced_chat};
+use traced_chat::testing::attribute;
+use traced_chat::{TracedChatStream, TracedClient, traced_chat};
 
-/// Content limits the hash picks from: tiny ones cut inside multi-byte characters.
-const MAX_LENGTHS: [usize; 8] = [1, 2, 3, 4, 7, 16, 64, content::DEFAULT_MAX_LENGTH];
-/// Frame sizes the body is cut into (0: one frame).
-const FRAME_SIZES: [usize; 6] = [0, 0, 1, 2, 3, 61];
-
-/// What the in-process transport answers with next: the body and its frame size.
-#[derive(Clone, Default)]
-struct Served(Arc<Mutex<(Bytes, usize)>>);
-
-impl Served {
-    fn set(&self, body: Bytes, frame: usize) {
-        *self.0.lock().unwrap() = (body, frame);
-    }
-
-    /// A `200 text/event-stream` response with the body, in frames of the chosen size.
-    fn response(&self) -> reqwest::Response {
-        let (body, frame) = self.0.lock().unwrap().clone();
-        // At most 64 frames: byte-by-byte delivery of a 4 KiB body costs more than it finds.
-        let frame = if frame == 0 {
-            0
-        } else {
-            frame.max(body.len().div_ceil(64))
-        };
-        let frames: Vec<Result<http_body::Frame<Bytes>, Infallible>> = if frame == 0 {
-            vec![Ok(http_body::Frame::data(body))]
-        } else {
-            (0..body.len())
-                .step_by(frame)
-                .map(|start| {
-                    let end = (start + frame).min(body.len());
-                    Ok(http_body::Frame::data(body.slice(start..end)))
-                })
-                .collect()
-        };
-        let body = http_body_util::StreamBody::new(futures_util::stream::iter(frames));
-        reqwest::Response::from(
-            http::Response::builder()
-                .status(200)
-                .header("content-type", "text/event-stream")
-                .body(reqwest::Body::wrap(body))
-                .unwrap(),
-        )
-    }
-}
-
-struct Fixture {
-    runtime: tokio::runtime::Runtime,
-    provider: SdkTracerProvider,
-    exporter: InMemorySpanExporter,
-    ledger: SpanLedger,
-    served: Served,
-    traced: TracedClient,
-    plain: Client<OpenAIConfig>,
-    /// `SSE_STREAM_DEBUG` set: print what each input did.
-    debug: bool,
-}
-
-fn config() -> OpenAIConfig {
-    OpenAIConfig::new()
-        .with_api_base("http://fuzz.invalid/v1")
-        .with_api_key("sk-fuzz")
-}
-
-fn fixture() -> &'static Fixture {
-    static FIXTURE: OnceLock<Fixture> = OnceLock::new();
-    FIXTURE.get_or_init(|| {
-        content::set_enabled(true);
-        let exporter = InMemorySpanExporter::default();
-        let ledger = SpanLedger::default();
-        let provider = SdkTracerProvider::builder()
-            .with_span_processor(ledger.clone())
-            .with_simple_exporter(exporter.clone())
-            .build();
-        opentelemetry::global::set_tracer_provider(provider.clone());
-        let served = Served::default();
-        let traced = {
-            let served = served.clone();
-            TracedClient::builder()
-                .config(config())
-                .transport(tower::service_fn(move |_: reqwest::Request| {
-                    let response = served.response();
-                    async move { Ok::<_, reqwest::Error>(response) }
-                }))
-                .semconv(Semconv::Both)
-                .capture_content(true)
-                .max_retries(0)
-                .build()
-        };
-        let plain = {
-            let served = served.clone();
-            Client::with_config(config()).with_http_service(tower::service_fn(
-                move |factory: HttpRequestFactory| {
-                    let served = served.clone();
-                    async move {
-                        factory.build().await?;
-                        Ok::<_, OpenAIError>(served.response())
-                    }
-                },
-            ))
-        };
-        Fixture {
-            runtime: tokio::runtime::Builder::new_current_thread()
-                .build()
-                .unwrap(),
-            provider,
-            exporter,
-            ledger,
-            served,
-            traced,
-            plain,
-            debug: std::env::var_os("SSE_STREAM_DEBUG").is_some(),
-        }
-    })
-}
-
-fn request() -> CreateChatCompletionRequest {
-    CreateChatCompletionRequestArgs::default()
-        .model("gpt-4o-mini")
-        .messages([ChatCompletionRequestUserMessage::from("fuzz").into()])
-        .build()
-        .unwrap()
-}
+use common::{Knobs, assert_cut, fixture, int_attr, request, str_attr};
 
 #[traced_chat]
 async fn ask_stream(client: &TracedClient, prompt: &str) -> Result<TracedChatStream, OpenAIError> {
@@ -191,60 +68,28 @@ fn item(result: &Result<CreateChatCompletionStreamResponse, OpenAIError>) -> Ite
     }
 }
 
-/// FNV-1a: a cheap, stable hash of the input.
-fn hash(data: &[u8]) -> u64 {
-    data.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
-    })
-}
-
-fn str_attr<'a>(span: &'a SpanData, key: &str) -> Option<&'a str> {
-    match attribute(span, key)? {
-        Value::String(s) => Some(s.as_str()),
-        other => panic!("{key} is not a string: {other:?}"),
+/// The distinct values of `values`, in the order they first came.
+fn distinct<T: PartialEq>(values: impl IntoIterator<Item = T>) -> Vec<T> {
+    let mut seen = Vec::new();
+    for value in values {
+        if !seen.contains(&value) {
+            seen.push(value);
+        }
     }
-}
-
-fn int_attr(span: &SpanData, key: &str) -> Option<i64> {
-    match attribute(span, key)? {
-        Value::I64(v) => Some(*v),
-        other => panic!("{key} is not an integer: {other:?}"),
-    }
-}
-
-/// `kept` is `full` cut to `max` bytes on a character boundary.
-#[track_caller]
-fn assert_cut(what: &str, kept: &str, full: &str, max: usize) {
-    assert!(
-        kept.len() <= max,
-        "{what}: {} bytes > limit {max}",
-        kept.len()
-    );
-    assert!(
-        full.starts_with(kept),
-        "{what}: {kept:?} is not a prefix of {full:?}"
-    );
-    assert_eq!(
-        kept,
-        traced_chat::testing::truncate(full, max),
-        "{what}: cut at the wrong place (limit {max})"
-    );
+    seen
 }
 
 fuzz_target!(|data: &[u8]| {
     let f = fixture();
-    let h = hash(data);
-    let max = MAX_LENGTHS[(h & 7) as usize];
-    let annotated = h & 8 != 0;
-    let frame = FRAME_SIZES[((h >> 4) % FRAME_SIZES.len() as u64) as usize];
-    // One input in four: read 0-3 items, then drop the stream.
-    let read = if (h >> 8) & 3 == 0 {
-        ((h >> 10) & 3) as usize
-    } else {
-        usize::MAX
-    };
-    content::set_max_length(max);
-    f.served.set(Bytes::copy_from_slice(data), frame);
+    let knobs = Knobs::of(data);
+    let (max, annotated, read) = (knobs.max_length, knobs.annotated, knobs.read);
+    knobs.apply();
+    f.served.set(
+        200,
+        Bytes::copy_from_slice(data),
+        "text/event-stream",
+        knobs.frame,
+    );
 
     // What plain async-openai makes of these bytes.
     let expected: Vec<Item> = f.runtime.block_on(async {
@@ -301,8 +146,7 @@ fuzz_target!(|data: &[u8]| {
 
     if f.debug {
         eprintln!(
-            "limit {max}, annotated {annotated}, frames of {frame}, read {read}, ended {ended}: \
-             {} items ({} chunks), spans {:?}",
+            "{knobs:?}, ended {ended}: {} items ({} chunks), spans {:?}",
             items.len(),
             chunks.len(),
             spans.iter().map(|s| s.name.as_ref()).collect::<Vec<_>>(),
@@ -327,11 +171,8 @@ fuzz_target!(|data: &[u8]| {
     }
 
     // Every span ended exactly once, and was exported.
-    life.assert_all_ended();
-    assert_eq!(exported.len(), spans.len(), "every ended span is exported");
+    common::assert_ended(&spans, &life, exported.len(), annotated);
     let chat = spans.one(attr::SPAN_CHAT_COMPLETION_CREATE);
-    assert_eq!(spans.named(attr::SPAN_HTTP_POST).len(), 1);
-    assert_eq!(spans.len(), 3 + usize::from(annotated), "{life:?}");
 
     // Attributes are well formed.
     for span in spans.iter() {
@@ -341,6 +182,7 @@ fuzz_target!(|data: &[u8]| {
                 Value::I64(v)
                     if key.ends_with("tokens")
                         || key.ends_with(".length")
+                        || key.ends_with("count")
                         || key.ends_with(".created") =>
                 {
                     assert!(*v >= 0, "{key} = {v}")
@@ -358,12 +200,18 @@ fuzz_target!(|data: &[u8]| {
                     assert!(v.is_finite() && *v >= 0.0, "{key} = {v}")
                 }
                 Value::Array(Array::String(v)) => {
-                    assert!(v.len() <= 129, "{key}: {} values", v.len())
+                    assert!(v.len() <= knobs.max_items, "{key}: {} values", v.len())
                 }
                 _ => {}
             }
         }
+        // The configured key is never in an error text.
+        common::assert_no_key(
+            &format!("{}'s error texts", span.name),
+            &common::error_texts(span),
+        );
     }
+    common::assert_bounded(chat, &knobs);
 
     // Cancelled exactly when dropped before the end; ERROR when an error was yielded.
     let cancelled = attribute(chat, attr::TRACED_CHAT_CANCELLED) == Some(&Value::Bool(true));
@@ -385,8 +233,9 @@ fuzz_target!(|data: &[u8]| {
         "a first-chunk event iff a chunk arrived"
     );
 
-    // The texts: each choice's deltas, cut to the limit (choice 0) or to at least an equal
-    // share of it (one message per choice when there are several).
+    // The texts: one message per choice index that arrived (the first that arrived, in index
+    // order), each a prefix of that choice's deltas within the limit; with the default budget,
+    // cut to the limit (one choice) or to at least an equal share of it (several).
     let text_of = |index: u32| -> String {
         chunks
             .iter()
@@ -396,44 +245,62 @@ fuzz_target!(|data: &[u8]| {
             .collect()
     };
     let full = text_of(0);
-    let choices = chunks
-        .iter()
-        .flat_map(|c| &c.choices)
-        .map(|c| c.index)
-        .filter(|&i| i <= 128)
-        .max()
-        .map_or(0, |i| i as usize + 1);
-    let output: serde_json::Value = serde_json::from_str(
-        str_attr(chat, attr::GEN_AI_OUTPUT_MESSAGES).expect("output messages"),
-    )
-    .unwrap();
+    let arrived = distinct(chunks.iter().flat_map(|c| &c.choices).map(|c| c.index));
+    // No output messages when no choice arrived (or, with a small budget, when they did not fit).
+    let output: serde_json::Value = match str_attr(chat, attr::GEN_AI_OUTPUT_MESSAGES) {
+        Some(json) => serde_json::from_str(json).unwrap(),
+        None => {
+            assert!(
+                arrived.is_empty() || !knobs.default_budget(),
+                "no output messages for {} choices",
+                arrived.len()
+            );
+            serde_json::Value::Array(Vec::new())
+        }
+    };
     let messages = output.as_array().expect("output messages are an array");
-    assert_eq!(messages.len(), choices, "one output message per choice");
-    for (index, message) in messages.iter().enumerate() {
+    let kept = arrived.len().min(knobs.max_items);
+    assert!(
+        messages.len() <= kept,
+        "{} messages for {kept} choices",
+        messages.len()
+    );
+    if knobs.default_budget() {
+        assert_eq!(
+            messages.len(),
+            kept,
+            "one output message per choice that arrived"
+        );
+    }
+    let mut recorded = arrived[..messages.len()].to_vec();
+    recorded.sort_unstable();
+    for (message, &index) in messages.iter().zip(&recorded) {
         let first = &message["parts"][0];
-        let recorded = if first["type"] == "text" {
+        let text_part = if first["type"] == "text" {
             first["content"].as_str().unwrap()
         } else {
             ""
         };
-        let text = text_of(index as u32);
-        if choices == 1 {
-            assert_cut("gen_ai.output.messages", recorded, &text, max);
-        } else {
-            assert!(
-                recorded.len() <= max,
-                "choice {index}: {} bytes > limit {max}",
-                recorded.len()
-            );
-            assert!(
-                text.starts_with(recorded),
-                "choice {index}: {recorded:?} is not a prefix of {text:?}"
-            );
-            let share = traced_chat::testing::truncate(&text, max / choices);
-            assert!(
-                recorded.len() >= share.len(),
-                "choice {index}: cut below an equal share"
-            );
+        let text = text_of(index);
+        assert!(
+            text_part.len() <= max,
+            "choice {index}: {} bytes > limit {max}",
+            text_part.len()
+        );
+        assert!(
+            text.starts_with(text_part),
+            "choice {index}: {text_part:?} is not a prefix of {text:?}"
+        );
+        if knobs.default_budget() {
+            if messages.len() == 1 {
+                assert_cut("gen_ai.output.messages", text_part, &text, max);
+            } else {
+                let share = traced_chat::testing::truncate(&text, max / messages.len());
+                assert!(
+                    text_part.len() >= share.len(),
+                    "choice {index}: cut below an equal share"
+                );
+            }
         }
     }
     let usage = chunks.iter().rev().find_map(|c| c.usage.as_ref());
@@ -444,7 +311,8 @@ fuzz_target!(|data: &[u8]| {
     let first_id = chunks
         .iter()
         .map(|c| c.id.as_str())
-        .find(|id| !id.is_empty());
+        .find(|id| !id.is_empty())
+        .map(|id| traced_chat::testing::truncate(id, knobs.max_id));
     assert_eq!(str_attr(chat, attr::GEN_AI_RESPONSE_ID), first_id);
 
     if annotated {
@@ -457,12 +325,14 @@ fuzz_target!(|data: &[u8]| {
             .iter()
             .flat_map(|c| &c.choices)
             .filter(|c| c.index == 0)
-            .flat_map(|c| c.delta.tool_calls.iter().flatten())
-            .any(|t| t.index <= 128);
+            .any(|c| c.delta.tool_calls.as_ref().is_some_and(|t| !t.is_empty()));
         // An error at the end is recorded instead of the text; a tool-call-only answer as a
         // summary of its calls.
         let summary = full.is_empty() && tool_calls;
-        if !(failed && ended) && !summary {
+        // Choice 0 is the function's response when it was recorded (it may come after as many
+        // other choices as are recorded).
+        let first_recorded = recorded.contains(&0) || !arrived.contains(&0);
+        if !(failed && ended) && !summary && knobs.default_budget() && first_recorded {
             let text = str_attr(func, attr::OPENAI_RESPONSE).unwrap_or("");
             assert_cut("openai.response", text, &full, max);
             assert_eq!(
