@@ -419,10 +419,10 @@ fn chat_label(span: &SpanData, parts: &mut Vec<(String, Style)>) {
         .or_else(|| string(span, attr::OPENAI_CREATE_MODEL))
         .unwrap_or_default();
     let mut text = format!(" {requested}");
-    if let Some(answered) = string(span, attr::GEN_AI_RESPONSE_MODEL) {
-        if answered != requested {
-            text.push_str(&format!(" → {answered}"));
-        }
+    if let Some(answered) = string(span, attr::GEN_AI_RESPONSE_MODEL)
+        && answered != requested
+    {
+        text.push_str(&format!(" → {answered}"));
     }
     if let (Some(input), Some(output)) = (input_tokens(span), output_tokens(span)) {
         text.push_str(&format!("  {input} in / {output} out tok"));
