@@ -164,8 +164,77 @@ fn otlp_meter_provider() -> Result<SdkMeterProvider, InitError> {
         .build()
         .map_err(|e| InitError::Otlp(Box::new(e)))?;
     Ok(SdkMeterProvider::builder()
-        .with_periodic_exporter(exporter)
+        .with_periodic_exporter(RefusedOnce::new(exporter))
         .build())
+}
+
+/// A metric exporter that stops sending after the collector refuses metrics once (it answers
+/// with a 4xx status: Phoenix and Jaeger take traces only), saying so in one line on standard
+/// error, instead of failing every export and the shutdown. Other failures (a collector that is
+/// down or slow) are reported as they are and do not stop the metrics.
+#[cfg(feature = "otlp")]
+#[derive(Debug)]
+struct RefusedOnce<E> {
+    inner: E,
+    refused: std::sync::atomic::AtomicBool,
+}
+
+#[cfg(feature = "otlp")]
+impl<E> RefusedOnce<E> {
+    fn new(inner: E) -> Self {
+        RefusedOnce {
+            inner,
+            refused: std::sync::atomic::AtomicBool::new(false),
+        }
+    }
+
+    /// Whether `error` says the collector answered with a client-error status.
+    fn is_refusal(error: &opentelemetry_sdk::error::OTelSdkError) -> bool {
+        let text = error.to_string();
+        text.split("status code: ")
+            .nth(1)
+            .is_some_and(|code| code.starts_with('4'))
+    }
+}
+
+#[cfg(feature = "otlp")]
+impl<E: opentelemetry_sdk::metrics::exporter::PushMetricExporter>
+    opentelemetry_sdk::metrics::exporter::PushMetricExporter for RefusedOnce<E>
+{
+    async fn export(
+        &self,
+        metrics: &opentelemetry_sdk::metrics::data::ResourceMetrics,
+    ) -> OTelSdkResult {
+        use std::sync::atomic::Ordering;
+        if self.refused.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        match self.inner.export(metrics).await {
+            Err(error) if Self::is_refusal(&error) => {
+                if !self.refused.swap(true, Ordering::Relaxed) {
+                    eprintln!(
+                        "traced-chat: the collector refused metrics ({error}), so no more are \
+                         sent; set OTEL_METRICS_EXPORTER=none for a collector that takes traces \
+                         only (Phoenix, Jaeger)"
+                    );
+                }
+                Ok(())
+            }
+            other => other,
+        }
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        self.inner.force_flush()
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.inner.shutdown_with_timeout(timeout)
+    }
+
+    fn temporality(&self) -> opentelemetry_sdk::metrics::Temporality {
+        self.inner.temporality()
+    }
 }
 
 #[cfg(not(feature = "otlp"))]
