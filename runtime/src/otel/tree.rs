@@ -798,6 +798,34 @@ mod tests {
     }
 
     #[test]
+    fn spans_of_other_libraries_and_cancellations_are_in_the_tree() {
+        let out = Shared::default();
+        let provider = provider(&out, PIPED, 100);
+        let web = provider.tracer("axum");
+        let request = web.start("GET /ask");
+        let cx = Context::current_with_span(request);
+        let ours = provider.tracer(crate::INSTRUMENTATION_NAME);
+        let mut call = ours
+            .span_builder("ask")
+            .with_attributes([KeyValue::new(attr::OPENAI_PROMPT, "hi")])
+            .start_with_context(&ours, &cx);
+        call.set_attribute(KeyValue::new(attr::TRACED_CHAT_CANCELLED, true));
+        call.end();
+        cx.span().end();
+        let text = out.text();
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[0].starts_with("GET /ask  "), "{text}");
+        assert!(
+            lines[1].starts_with("└─ ask  \"hi\"  cancelled  "),
+            "{text}"
+        );
+        assert!(
+            lines[2].starts_with("0 calls · 0 in / 0 out tokens · "),
+            "{text}"
+        );
+    }
+
+    #[test]
     fn a_root_that_never_ends_is_printed_at_shutdown_marked() {
         let out = Shared::default();
         let provider = provider(&out, PIPED, 100);
