@@ -28,6 +28,8 @@ use crate::attributes as attr;
 /// How many spans of one trace are held before they are printed without waiting for the root
 /// (unless [`ENV_TREE_MAX_SPANS`](crate::attributes::ENV_TREE_MAX_SPANS) says otherwise).
 pub(crate) const DEFAULT_MAX_SPANS: usize = 1000;
+/// All the traces held together hold at most this many times one trace's span limit.
+const TRACES_HELD: usize = 16;
 /// The width of the lines when the output is not a terminal.
 const PIPED_WIDTH: usize = 100;
 /// The longest prompt or response quoted on a line, in characters.
@@ -108,23 +110,31 @@ impl TreeExporter {
         }
     }
 
-    /// Keeps `batch`'s spans with their traces; returns the traces ready to print.
+    /// Keeps `batch`'s spans with their traces; returns the traces ready to print: those whose
+    /// root ended, and, printed early, one that reached the span limit or, when all the traces
+    /// held reach [`TRACES_HELD`] times the limit, the one the last span joined.
     fn absorb(&self, batch: Vec<SpanData>) -> Vec<(Vec<SpanData>, Ending)> {
         let mut traces = self.traces.lock().unwrap_or_else(|e| e.into_inner());
+        let mut held: usize = traces.values().map(Vec::len).sum();
         let mut ready = Vec::new();
         for span in batch {
             let id = span.span_context.trace_id();
             let root = span.parent_span_id == SpanId::INVALID || span.parent_span_is_remote;
             let spans = traces.entry(id).or_default();
             spans.push(span);
+            held += 1;
             let ending = if root {
                 Ending::Complete
-            } else if spans.len() >= self.max_spans {
+            } else if spans.len() >= self.max_spans
+                || held >= self.max_spans.saturating_mul(TRACES_HELD)
+            {
                 Ending::Early
             } else {
                 continue;
             };
-            ready.push((traces.remove(&id).unwrap_or_default(), ending));
+            let spans = traces.remove(&id).unwrap_or_default();
+            held -= spans.len();
+            ready.push((spans, ending));
         }
         ready
     }
@@ -862,5 +872,58 @@ mod tests {
             text.contains("\nbatch "),
             "the root comes with the rest: {text}"
         );
+    }
+}
+
+#[cfg(test)]
+mod bound {
+    use opentelemetry::trace::{SpanContext, TraceFlags, TraceState};
+    use opentelemetry_sdk::trace::{SpanEvents, SpanLinks};
+
+    use super::*;
+
+    fn child(trace: u128, span: u64) -> SpanData {
+        SpanData {
+            span_context: SpanContext::new(
+                TraceId::from(trace),
+                SpanId::from(span),
+                TraceFlags::SAMPLED,
+                false,
+                TraceState::default(),
+            ),
+            parent_span_id: SpanId::from(u64::MAX),
+            parent_span_is_remote: false,
+            span_kind: opentelemetry::trace::SpanKind::Internal,
+            name: "child".into(),
+            start_time: SystemTime::UNIX_EPOCH,
+            end_time: SystemTime::UNIX_EPOCH,
+            attributes: Vec::new(),
+            dropped_attributes_count: 0,
+            events: SpanEvents::default(),
+            links: SpanLinks::default(),
+            status: Status::Unset,
+            instrumentation_scope: Default::default(),
+        }
+    }
+
+    #[test]
+    fn the_traces_held_together_are_bounded_too() {
+        let exporter = TreeExporter::new(
+            std::io::sink(),
+            Look {
+                width: 80,
+                color: false,
+            },
+            2,
+        );
+        let mut printed = 0;
+        // Many traces of one span each, none of them over its own limit of 2.
+        for n in 0..100u64 {
+            let ready = exporter.absorb(vec![child(u128::from(n) + 1, n + 1)]);
+            printed += ready.iter().map(|(spans, _)| spans.len()).sum::<usize>();
+            let held: usize = exporter.traces.lock().unwrap().values().map(Vec::len).sum();
+            assert!(held < 2 * TRACES_HELD, "{held} spans held after {n}");
+        }
+        assert_eq!(printed + exporter.unfinished().len(), 100);
     }
 }
