@@ -183,7 +183,7 @@ pub const ENV_MAX_SPAN_CONTENT: &str = "TRACED_CHAT_MAX_SPAN_CONTENT";
 /// Environment variable choosing the console's format when spans go to the console
 /// (`OTEL_TRACES_EXPORTER=console`, or nothing configured): `json` (the default, every span as
 /// JSON) or `tree` (each finished trace as an indented tree, one line per span, and the metrics
-/// as a table at shutdown; see [`init::tree`](crate::init::tree)).
+/// as a table at shutdown; see [`init::tree`](crate::init::tree)). Any other value means `json`.
 pub const ENV_CONSOLE_FORMAT: &str = "TRACED_CHAT_CONSOLE_FORMAT";
 /// Environment variable setting how many spans of one trace the tree format holds before it
 /// prints them without waiting for the trace's root span (default 1000).
