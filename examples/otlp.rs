@@ -24,7 +24,9 @@
 //! ```
 //!
 //! With no collector listening the program still finishes: spans are sent from a background
-//! thread, and shutting telemetry down waits at most 5 seconds; it then says what to start.
+//! thread, and shutting telemetry down waits at most 5 seconds; it then says what to start. A
+//! collector that takes traces only and refuses the metrics gets one line saying so, and no more
+//! metrics are sent.
 
 use std::error::Error;
 use std::net::{TcpStream, ToSocketAddrs as _};
@@ -105,29 +107,53 @@ fn main() -> Result<(), Box<dyn Error>> {
 
     // Flush now (at most 5 s), then say what became of the trace.
     let shutdown = telemetry.shutdown();
-    if !listening(&endpoint) {
+    let traces = traces_endpoint(&endpoint);
+    if !listening(&traces) {
         eprintln!(
-            "Is a collector listening at {endpoint}? Nothing answered there, so the trace was \
+            "Is a collector listening at {traces}? Nothing answered there, so the trace was \
              dropped. Start Phoenix (`pip install arize-phoenix && phoenix serve`, then \
              OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:6006) or Jaeger (`docker run --rm \
              -p 16686:16686 -p 4318:4318 jaegertracing/all-in-one`) and run this again."
         );
         return Ok(());
     }
-    eprintln!(
-        "trace sent to {endpoint}: Phoenix shows it at http://localhost:6006, Jaeger at \
-         http://localhost:16686 (service {})",
-        std::env::var("OTEL_SERVICE_NAME").unwrap_or_default()
-    );
+    eprintln!("trace sent to {traces}: {}", where_to_look(&traces));
     if let Err(error) = shutdown {
-        // Phoenix and Jaeger take traces only: their refusal of the metrics lands here (unless
-        // OTEL_METRICS_EXPORTER=none).
+        // A collector that refuses metrics says so in one line of its own and stops them: what
+        // lands here is anything else (a timeout, say).
         eprintln!("({error})");
     }
     Ok(())
 }
 
-/// Whether something accepts TCP connections at the endpoint's host and port.
+/// Where spans go: `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` when it is set, else the endpoint (the
+/// OTLP exporter appends `/v1/traces`).
+fn traces_endpoint(endpoint: &str) -> String {
+    match std::env::var("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") {
+        Ok(traces) if !traces.trim().is_empty() => traces,
+        _ => endpoint.to_owned(),
+    }
+}
+
+/// The UIs that may show a trace sent to `traces`, at the host it was sent to: Phoenix serves
+/// its UI on the port it receives on, Jaeger on 16686.
+fn where_to_look(traces: &str) -> String {
+    let service = std::env::var("OTEL_SERVICE_NAME").unwrap_or_default();
+    let Ok(uri) = traces.parse::<http::Uri>() else {
+        return format!("open your collector's UI (service {service})");
+    };
+    let scheme = uri.scheme_str().unwrap_or("http");
+    let host = uri.host().unwrap_or("localhost");
+    let port = uri
+        .port_u16()
+        .unwrap_or(if scheme == "https" { 443 } else { 80 });
+    format!(
+        "Phoenix shows it at {scheme}://{host}:{port} when Phoenix is the receiver, Jaeger at \
+         {scheme}://{host}:16686 (service {service})"
+    )
+}
+
+/// Whether something accepts TCP connections at the URL's host and port.
 fn listening(endpoint: &str) -> bool {
     let Ok(uri) = endpoint.parse::<http::Uri>() else {
         return false;

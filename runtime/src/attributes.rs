@@ -190,3 +190,11 @@ pub const ENV_MAX_ID_LENGTH: &str = "TRACED_CHAT_MAX_ID_LENGTH";
 pub const ENV_MAX_ITEMS: &str = "TRACED_CHAT_MAX_ITEMS";
 /// Overrides the default of [`max_span_content`](crate::content::max_span_content).
 pub const ENV_MAX_SPAN_CONTENT: &str = "TRACED_CHAT_MAX_SPAN_CONTENT";
+/// Environment variable choosing the console's format when spans go to the console
+/// (`OTEL_TRACES_EXPORTER=console`, or nothing configured): `json` (the default, every span as
+/// JSON) or `tree` (each finished trace as an indented tree, one line per span, and the metrics
+/// as a table at shutdown; see [`init::tree`](crate::init::tree)). Any other value means `json`.
+pub const ENV_CONSOLE_FORMAT: &str = "TRACED_CHAT_CONSOLE_FORMAT";
+/// Environment variable setting how many spans of one trace the tree format holds before it
+/// prints them without waiting for the trace's root span (default 1000).
+pub const ENV_TREE_MAX_SPANS: &str = "TRACED_CHAT_TREE_MAX_SPANS";

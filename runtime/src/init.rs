@@ -111,6 +111,25 @@ pub fn console() -> TelemetryGuard {
     TelemetryGuard::owning(setup::console(Exporter::Console))
 }
 
+/// Installs a global tracer provider that prints each finished trace to standard output as an
+/// indented tree, one line per span (a `#[traced_chat]` function's prompt → response, a chat
+/// call's models, tokens, finish reason and time to first chunk, each HTTP attempt's status,
+/// retries, errors and cancellations), with a line of totals per trace; a global meter provider
+/// that prints the GenAI metrics as a table on standard error when the guard is dropped; and the
+/// W3C trace-context propagator. For a developer reading their program's calls: colour on a
+/// terminal (none with `NO_COLOR` or when the output is not a terminal), lines cut to its width.
+///
+/// A trace is printed when its root span ends; the spans of a trace whose root never ends are
+/// printed at shutdown, marked as such; a trace holding more than
+/// [`TRACED_CHAT_TREE_MAX_SPANS`](crate::attributes::ENV_TREE_MAX_SPANS) spans (default 1000) is
+/// printed as it goes. [`from_env`] installs the same when spans go to the console and
+/// [`TRACED_CHAT_CONSOLE_FORMAT`](crate::attributes::ENV_CONSOLE_FORMAT) is `tree`.
+///
+/// With the `otel` feature off it installs nothing.
+pub fn tree() -> TelemetryGuard {
+    TelemetryGuard::owning(setup::tree(Exporter::Console))
+}
+
 /// Installs a global tracer provider exporting over OTLP/HTTP (protobuf) with a batch span
 /// processor, a global meter provider exporting metrics the same way, and the W3C trace-context
 /// propagator. Configured by the standard environment variables: `OTEL_EXPORTER_OTLP_ENDPOINT`

@@ -204,4 +204,8 @@ pub(crate) mod setup {
     pub(crate) fn console(_: crate::init::Exporter) -> Providers {
         Providers {}
     }
+
+    pub(crate) fn tree(_: crate::init::Exporter) -> Providers {
+        Providers {}
+    }
 }

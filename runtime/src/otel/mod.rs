@@ -14,6 +14,7 @@ pub(crate) mod setup;
 mod span;
 mod stream;
 pub(crate) mod telemetry;
+pub(crate) mod tree;
 
 use async_openai::Client;
 use async_openai::config::OpenAIConfig;

@@ -8,6 +8,8 @@ use opentelemetry_sdk::metrics::SdkMeterProvider;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 
 use super::console::{ConsoleExporter, ConsoleMetricExporter};
+use super::tree::{DEFAULT_MAX_SPANS, Look, TreeExporter, TreeMetricExporter};
+use crate::attributes::{ENV_CONSOLE_FORMAT, ENV_TREE_MAX_SPANS};
 use crate::init::{Exporter, InitError, ShutdownError};
 
 /// The providers a [`TelemetryGuard`](crate::init::TelemetryGuard) keeps alive.
@@ -77,6 +79,7 @@ pub(crate) fn from_env() -> Result<Providers, InitError> {
 pub(crate) fn install(traces: Exporter, metrics: Exporter) -> Result<Providers, InitError> {
     match traces {
         Exporter::None => Ok(installed(None, meter_provider(metrics)?)),
+        Exporter::Console if tree_from_env() => Ok(tree(metrics)),
         Exporter::Console => Ok(console(metrics)),
         Exporter::Otlp => otlp(metrics),
     }
@@ -89,6 +92,34 @@ pub(crate) fn console(metrics: Exporter) -> Providers {
         .with_simple_exporter(ConsoleExporter::new())
         .build();
     let meter = meter_provider(metrics).unwrap_or_else(|_| Some(console_meter_provider()));
+    installed(Some(tracer), meter)
+}
+
+/// Whether [`ENV_CONSOLE_FORMAT`] asks for the tree format (`tree`; any other value is JSON).
+fn tree_from_env() -> bool {
+    std::env::var(ENV_CONSOLE_FORMAT).is_ok_and(|format| format.trim().eq_ignore_ascii_case("tree"))
+}
+
+/// Each finished trace printed on standard output as a tree, with the metrics `metrics` asks
+/// for (the console's as a table on standard error at shutdown).
+pub(crate) fn tree(metrics: Exporter) -> Providers {
+    let max_spans = std::env::var(ENV_TREE_MAX_SPANS)
+        .ok()
+        .and_then(|value| value.trim().parse().ok())
+        .unwrap_or(DEFAULT_MAX_SPANS);
+    let exporter = TreeExporter::new(std::io::stdout(), Look::stdout(), max_spans);
+    let tracer = SdkTracerProvider::builder()
+        .with_simple_exporter(exporter)
+        .build();
+    let table = || {
+        SdkMeterProvider::builder()
+            .with_periodic_exporter(TreeMetricExporter::new(std::io::stderr()))
+            .build()
+    };
+    let meter = match metrics {
+        Exporter::Console => Some(table()),
+        other => meter_provider(other).unwrap_or_else(|_| Some(table())),
+    };
     installed(Some(tracer), meter)
 }
 
@@ -133,8 +164,77 @@ fn otlp_meter_provider() -> Result<SdkMeterProvider, InitError> {
         .build()
         .map_err(|e| InitError::Otlp(Box::new(e)))?;
     Ok(SdkMeterProvider::builder()
-        .with_periodic_exporter(exporter)
+        .with_periodic_exporter(RefusedOnce::new(exporter))
         .build())
+}
+
+/// A metric exporter that stops sending after the collector refuses metrics once (it answers
+/// with a 4xx status: Phoenix and Jaeger take traces only), saying so in one line on standard
+/// error, instead of failing every export and the shutdown. Other failures (a collector that is
+/// down or slow) are reported as they are and do not stop the metrics.
+#[cfg(feature = "otlp")]
+#[derive(Debug)]
+struct RefusedOnce<E> {
+    inner: E,
+    refused: std::sync::atomic::AtomicBool,
+}
+
+#[cfg(feature = "otlp")]
+impl<E> RefusedOnce<E> {
+    fn new(inner: E) -> Self {
+        RefusedOnce {
+            inner,
+            refused: std::sync::atomic::AtomicBool::new(false),
+        }
+    }
+
+    /// Whether `error` says the collector answered with a client-error status.
+    fn is_refusal(error: &opentelemetry_sdk::error::OTelSdkError) -> bool {
+        let text = error.to_string();
+        text.split("status code: ")
+            .nth(1)
+            .is_some_and(|code| code.starts_with('4'))
+    }
+}
+
+#[cfg(feature = "otlp")]
+impl<E: opentelemetry_sdk::metrics::exporter::PushMetricExporter>
+    opentelemetry_sdk::metrics::exporter::PushMetricExporter for RefusedOnce<E>
+{
+    async fn export(
+        &self,
+        metrics: &opentelemetry_sdk::metrics::data::ResourceMetrics,
+    ) -> OTelSdkResult {
+        use std::sync::atomic::Ordering;
+        if self.refused.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        match self.inner.export(metrics).await {
+            Err(error) if Self::is_refusal(&error) => {
+                if !self.refused.swap(true, Ordering::Relaxed) {
+                    eprintln!(
+                        "traced-chat: the collector refused metrics ({error}), so no more are \
+                         sent; set OTEL_METRICS_EXPORTER=none for a collector that takes traces \
+                         only (Phoenix, Jaeger)"
+                    );
+                }
+                Ok(())
+            }
+            other => other,
+        }
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        self.inner.force_flush()
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.inner.shutdown_with_timeout(timeout)
+    }
+
+    fn temporality(&self) -> opentelemetry_sdk::metrics::Temporality {
+        self.inner.temporality()
+    }
 }
 
 #[cfg(not(feature = "otlp"))]
