@@ -1490,8 +1490,8 @@ fn wide_answers_stay_within_the_bounds() {
                 let sent = sent(choice);
                 prop_assert!(calls.len() <= sent.len());
                 for ((id, name), (sent_id, sent_name)) in calls.iter().zip(&sent) {
-                    prop_assert!(sent_id.starts_with(id.as_str()), "{id:?} not a cut of {sent_id:?}");
-                    prop_assert!(sent_name.starts_with(name.as_str()), "{name:?} not a cut of {sent_name:?}");
+                    prop_assert!(cut_or_masked(id, sent_id), "{id:?} not a cut of {sent_id:?}");
+                    prop_assert!(cut_or_masked(name, sent_name), "{name:?} not a cut of {sent_name:?}");
                 }
             }
         }
@@ -1512,7 +1512,6 @@ fn wide_answers_stay_within_the_bounds() {
 /// the recorded choices. Minimal input: a whole answer of two choices, the second with one tool
 /// call, and `max_items` 1: `choice_count` 2, `tool_call_count` 0 (1 arrived).
 #[test]
-#[ignore = "runtime defect: tool_call_count leaves out the tool calls of the choices that were not recorded (see the comment above)"]
 fn wide_answers_count_what_arrived() {
     let _settings = settings();
     let capture = SpanCapture::install();
@@ -1631,8 +1630,8 @@ fn wide_streams_stay_within_the_bounds() {
                     let first = call_deltas(&items, index).find(|d| d.index == call).unwrap();
                     let sent_id = first.id.as_deref().unwrap_or("");
                     let sent_name = first.function.as_ref().and_then(|f| f.name.as_deref()).unwrap_or("");
-                    prop_assert!(sent_id.starts_with(id.as_str()), "choice {index}, call {call}: {id:?} not a cut of {sent_id:?}");
-                    prop_assert!(sent_name.starts_with(name.as_str()), "choice {index}, call {call}: {name:?} not a cut of {sent_name:?}");
+                    prop_assert!(cut_or_masked(id, sent_id), "choice {index}, call {call}: {id:?} not a cut of {sent_id:?}");
+                    prop_assert!(cut_or_masked(name, sent_name), "choice {index}, call {call}: {name:?} not a cut of {sent_name:?}");
                 }
             }
         }
@@ -1646,7 +1645,6 @@ fn wide_streams_stay_within_the_bounds() {
 /// give `tool_call_count` 0 (1 arrived). With a small span budget the same happens for choices
 /// the budget left out.
 #[test]
-#[ignore = "runtime defect: streamed indices that were not recorded are counted once per delta, and the tool calls of unrecorded choices not at all (see the comment above)"]
 fn wide_streams_count_what_arrived() {
     let _settings = settings();
     let capture = SpanCapture::install();
@@ -1667,6 +1665,11 @@ fn wide_streams_count_what_arrived() {
 }
 
 // --- secrets in error bodies ----------------------------------------------------------------
+
+/// `recorded` is a cut of `sent`, or `sent` held something secret-shaped that was masked.
+fn cut_or_masked(recorded: &str, sent: &str) -> bool {
+    sent.starts_with(recorded) || recorded.contains("***")
+}
 
 /// The keys the clients of the error cases are configured with: an OpenAI-shaped one, an
 /// Azure-style one (32 hexadecimal digits) and one of no known shape.
@@ -2044,7 +2047,6 @@ fn error_bodies_never_export_a_key() {
 /// description `{"error":{…"message":"a\nsk-proj-abcdefghijklmnop1 b"…}}` (also the
 /// exception event); `"a\tBearer abcdefghijklmnop1 b"` leaves the Bearer token.
 #[test]
-#[ignore = "runtime defect: in a 500 body recorded as written, a key right after a JSON escape (\\n, \\t) is not masked (see the comment above)"]
 fn escaped_server_error_bodies_never_export_a_key() {
     let _settings = settings();
     let capture = SpanCapture::install();
@@ -2179,7 +2181,6 @@ fn check_error_case(
 /// `max_span_content` 128 gives `openai.response.tool_calls.ids = [""]` and `names = [""]`;
 /// a stream of one chunk carrying that tool call, with `max_span_content` 129, the same.
 #[test]
-#[ignore = "runtime defect: a tool call whose entry fits the span budget but whose id and name do not is recorded with an empty id and name (see the comment above)"]
 fn wide_answers_and_streams_record_no_placeholder_tool_calls() {
     let _settings = settings();
     let capture = SpanCapture::install();

@@ -275,10 +275,35 @@ fn shape_ranges(bytes: &[u8], ranges: &mut Ranges) {
         while i < n && is_word(bytes[i]) {
             i += 1;
         }
+        // A word right after a JSON escape (`\nsk-…` in a body recorded as written) starts
+        // after the escape.
+        let start = start + escape_len(bytes, start, i);
+        if start >= i {
+            continue;
+        }
         i = match key_shape(bytes, start, i, ranges) {
             Some(end) => end,
             None => credential_after(bytes, start, i, ranges),
         };
+    }
+}
+
+/// How many bytes at the start of the word `bytes[start..end]` belong to a JSON escape whose
+/// backslash comes just before it (`n` of `\n`, `u00e9` of `\u00e9`): 0 when there is none.
+fn escape_len(bytes: &[u8], start: usize, end: usize) -> usize {
+    if start == 0 || bytes[start - 1] != b'\\' || (start >= 2 && bytes[start - 2] == b'\\') {
+        return 0;
+    }
+    match bytes[start] {
+        b'n' | b'r' | b't' | b'b' | b'f' => 1,
+        b'u' if end >= start + 5
+            && bytes[start + 1..start + 5]
+                .iter()
+                .all(u8::is_ascii_hexdigit) =>
+        {
+            5
+        }
+        _ => 0,
     }
 }
 
@@ -444,6 +469,19 @@ mod tests {
 
     fn masked(text: &str) -> String {
         redact(text).into_owned()
+    }
+
+    #[test]
+    fn keys_right_after_a_json_escape_are_masked() {
+        assert_eq!(
+            masked(r#"{"message":"a\nsk-proj-abcdefghijklmnop1 b"}"#),
+            r#"{"message":"a\nsk-proj-*** b"}"#
+        );
+        assert_eq!(
+            masked(r#"a\tBearer abcdefghijklmnop1 b"#),
+            r#"a\tBearer *** b"#
+        );
+        assert_eq!(masked(r#"\u0041 plain"#), r#"\u0041 plain"#);
     }
 
     #[test]

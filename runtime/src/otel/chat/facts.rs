@@ -22,9 +22,10 @@ struct Limits {
 }
 
 /// The bytes of texts, identifiers and names still to be kept for this answer: a share of the
-/// span's budget, so that memory stays bounded however many items arrive.
+/// span's budget, so that memory stays bounded however many items arrive. Once it refuses a new
+/// entry it refuses every later one, so the entries kept are the first that arrived.
 #[derive(Debug, Clone, Copy)]
-struct Budget(usize);
+struct Budget(usize, bool);
 
 /// What one recorded choice or tool call costs the budget beside its texts: its share of the
 /// span's attributes (the JSON around it) and of memory. A new entry is made only while the
@@ -34,7 +35,14 @@ const ENTRY_COST: usize = 64;
 impl Budget {
     /// Takes the cost of a new entry; `false` (and nothing taken) when the budget is spent.
     fn entry(&mut self) -> bool {
-        if self.0 < ENTRY_COST {
+        self.entry_with(0)
+    }
+
+    /// Takes the cost of a new entry when the budget also covers `texts` more bytes (its id and
+    /// name, so that no entry is kept without them); `false` (and nothing taken) otherwise.
+    fn entry_with(&mut self, texts: usize) -> bool {
+        if self.1 || self.0 < ENTRY_COST.saturating_add(texts) {
+            self.1 = true;
             return false;
         }
         self.0 -= ENTRY_COST;
@@ -55,6 +63,41 @@ impl Budget {
     }
 }
 
+/// Items that arrived but were not recorded, each counted once: their keys are remembered up
+/// to a cap (so memory stays bounded), the ones past it counted without telling repeats apart.
+#[derive(Debug, Default)]
+pub(crate) struct Unrecorded {
+    keys: std::collections::HashSet<(u32, u32)>,
+    beyond: usize,
+}
+
+/// How many unrecorded keys are remembered.
+const UNRECORDED_KEYS: usize = 4096;
+
+impl Unrecorded {
+    /// Notes the item `key`.
+    fn note(&mut self, key: (u32, u32)) {
+        if self.keys.contains(&key) {
+            return;
+        }
+        if self.keys.len() < UNRECORDED_KEYS {
+            self.keys.insert(key);
+        } else {
+            self.beyond += 1;
+        }
+    }
+
+    /// Notes `n` items that cannot repeat (the rest of a whole answer).
+    fn add(&mut self, n: usize) {
+        self.beyond = self.beyond.saturating_add(n);
+    }
+
+    /// How many were noted.
+    pub(crate) fn count(&self) -> usize {
+        self.keys.len().saturating_add(self.beyond)
+    }
+}
+
 /// One tool call of an answer.
 #[derive(Debug, Clone)]
 pub(crate) struct ToolCall {
@@ -71,8 +114,6 @@ pub(crate) struct ChoiceOutput {
     pub(crate) index: u32,
     pub(crate) text: BoundedText,
     pub(crate) tool_calls: Vec<ToolCall>,
-    /// Tool calls seen, recorded or not.
-    pub(crate) tool_calls_seen: usize,
 }
 
 impl ChoiceOutput {
@@ -81,7 +122,6 @@ impl ChoiceOutput {
             index,
             text: BoundedText::new(max_text),
             tool_calls: Vec::new(),
-            tool_calls_seen: 0,
         }
     }
 }
@@ -99,8 +139,10 @@ pub(crate) struct ResponseFacts {
     /// when content is captured, for a whole completion), the others only when content is
     /// captured (they are recorded in `gen_ai.output.messages` only).
     pub(crate) choices: Vec<ChoiceOutput>,
-    /// Choices seen, recorded or not.
-    pub(crate) choices_seen: usize,
+    /// Choices that arrived and were not recorded.
+    pub(crate) unrecorded_choices: Unrecorded,
+    /// Tool calls that arrived and were not recorded.
+    pub(crate) unrecorded_tool_calls: Unrecorded,
     /// The finish reason of each choice that gave one, by index, for the first
     /// [`max_items`](content::max_items) choices (recorded or not).
     pub(crate) finish_reasons: Vec<(u32, &'static str)>,
@@ -130,7 +172,7 @@ impl ResponseFacts {
 
     fn budget(&mut self) -> &mut Budget {
         self.budget
-            .get_or_insert_with(|| Budget(content::max_span_content()))
+            .get_or_insert_with(|| Budget(content::max_span_content(), false))
     }
 
     /// Keeps the finish reason of choice `index`.
@@ -157,7 +199,6 @@ impl ResponseFacts {
         let fingerprint = response.system_fingerprint.as_deref();
         self.system_fingerprint = fingerprint.map(|f| identifier_prefix(f).into_owned());
         self.usage = response.usage.clone();
-        self.choices_seen = response.choices.len();
         // A whole answer's choices are known by their position (the `index` a server writes
         // may repeat or be anything).
         let limits = self.limits();
@@ -173,8 +214,17 @@ impl ResponseFacts {
             }
             let mut budget = *self.budget();
             let output = whole_choice(at, choice, capture, limits, &mut budget);
+            let calls = choice.message.tool_calls.as_ref().map_or(0, Vec::len);
+            self.unrecorded_tool_calls
+                .add(calls - output.tool_calls.len());
             *self.budget() = budget;
             self.choices.push(output);
+        }
+        // The choices not recorded, and all their tool calls.
+        for choice in &response.choices[self.choices.len()..] {
+            self.unrecorded_choices.add(1);
+            let calls = choice.message.tool_calls.as_ref().map_or(0, Vec::len);
+            self.unrecorded_tool_calls.add(calls);
         }
     }
 
@@ -224,8 +274,11 @@ impl ResponseFacts {
         {
             Ok(at) => at,
             Err(at) => {
-                self.choices_seen += 1;
                 if self.choices.len() >= limits.items || !self.budget().entry() {
+                    self.unrecorded_choices.note((choice.index, 0));
+                    for delta in choice.delta.tool_calls.iter().flatten() {
+                        self.unrecorded_tool_calls.note((choice.index, delta.index));
+                    }
                     return;
                 }
                 self.choices
@@ -239,7 +292,9 @@ impl ResponseFacts {
             budget.push(&mut output.text, text);
         }
         for delta in choice.delta.tool_calls.iter().flatten() {
-            push_tool_call(output, delta, limits, &mut budget);
+            if !push_tool_call(output, delta, limits, &mut budget) {
+                self.unrecorded_tool_calls.note((choice.index, delta.index));
+            }
         }
         *self.budget() = budget;
     }
@@ -273,13 +328,20 @@ impl ResponseFacts {
         )
     }
 
-    /// Whether some choices or tool calls were counted but not recorded.
+    /// Whether some choices or tool calls arrived but were not recorded.
     pub(crate) fn items_dropped(&self) -> bool {
-        self.choices_seen > self.choices.len()
-            || self
-                .choices
-                .iter()
-                .any(|c| c.tool_calls_seen > c.tool_calls.len())
+        self.unrecorded_choices.count() > 0 || self.unrecorded_tool_calls.count() > 0
+    }
+
+    /// How many choices arrived, recorded or not.
+    pub(crate) fn choice_count(&self) -> usize {
+        self.choices.len() + self.unrecorded_choices.count()
+    }
+
+    /// How many tool calls arrived, recorded or not.
+    pub(crate) fn tool_call_count(&self) -> usize {
+        let recorded: usize = self.choices.iter().map(|c| c.tool_calls.len()).sum();
+        recorded + self.unrecorded_tool_calls.count()
     }
 }
 
@@ -303,32 +365,39 @@ fn whole_choice(
         choice.message.content.as_deref().unwrap_or(""),
     );
     let calls = choice.message.tool_calls.as_deref().unwrap_or_default();
-    output.tool_calls_seen = calls.len();
     for (index, call) in calls.iter().take(limits.items).enumerate() {
-        if !budget.entry() {
+        let (id, name, arguments) = tool_call(call);
+        if !budget.entry_with(identifier_bytes(id) + identifier_bytes(name)) {
             break;
         }
-        let (id, name, arguments) = tool_call(call);
+        // The id and name first: the entry was admitted for them.
+        let (id, name) = (budget.identifier(id), budget.identifier(name));
         let mut kept = BoundedText::new(limits.text);
         budget.push(&mut kept, arguments);
         output.tool_calls.push(ToolCall {
             index: u32::try_from(index).unwrap_or(u32::MAX),
-            id: budget.identifier(id),
-            name: budget.identifier(name),
+            id,
+            name,
             arguments: kept,
         });
     }
     output
 }
 
+/// The bytes an identifier will keep at most.
+fn identifier_bytes(text: &str) -> usize {
+    text.len().min(content::max_identifier_length())
+}
+
 /// Merges a streamed tool-call delta into `output`: a new index starts a call (while fewer than
-/// the item limit are recorded), a known one extends it.
+/// the item limit are recorded and the budget covers it with its id and name), a known one
+/// extends it. `false` when the delta's call is not recorded.
 fn push_tool_call(
     output: &mut ChoiceOutput,
     delta: &ChatCompletionMessageToolCallChunk,
     limits: Limits,
     budget: &mut Budget,
-) {
+) -> bool {
     // Kept in index order, as the choices.
     let at = match output
         .tool_calls
@@ -336,9 +405,11 @@ fn push_tool_call(
     {
         Ok(at) => at,
         Err(at) => {
-            output.tool_calls_seen += 1;
-            if output.tool_calls.len() >= limits.items || !budget.entry() {
-                return;
+            let name = delta.function.as_ref().and_then(|f| f.name.as_deref());
+            let texts =
+                delta.id.as_deref().map_or(0, identifier_bytes) + name.map_or(0, identifier_bytes);
+            if output.tool_calls.len() >= limits.items || !budget.entry_with(texts) {
+                return false;
             }
             let call = ToolCall {
                 index: delta.index,
@@ -367,6 +438,7 @@ fn push_tool_call(
             budget.push(&mut call.arguments, arguments);
         }
     }
+    true
 }
 
 /// The wire name of a service tier.

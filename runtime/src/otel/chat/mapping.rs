@@ -84,15 +84,15 @@ fn tool_calls(attrs: &mut Attrs, facts: &ResponseFacts) {
 /// How many choices and tool calls arrived, when some were not recorded.
 fn counts(attrs: &mut Attrs, facts: &ResponseFacts) {
     if facts.items_dropped() {
-        let tool_calls: usize = facts.choices.iter().map(|c| c.tool_calls_seen).sum();
+        let count = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
         attrs
             .add(
                 attr::TRACED_CHAT_RESPONSE_CHOICE_COUNT,
-                i64::try_from(facts.choices_seen).unwrap_or(i64::MAX),
+                count(facts.choice_count()),
             )
             .add(
                 attr::TRACED_CHAT_RESPONSE_TOOL_CALL_COUNT,
-                i64::try_from(tool_calls).unwrap_or(i64::MAX),
+                count(facts.tool_call_count()),
             );
     }
 }
