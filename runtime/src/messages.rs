@@ -242,16 +242,25 @@ fn tool_call_json((id, name, arguments): (&str, &str, &str), max: usize, part: b
 
 /// A readable one-line summary of tool calls given as `(name, arguments)`:
 /// `get_weather({"location":"Paris"}); get_time({})`.
-pub(crate) fn tool_call_summary<'a>(calls: impl Iterator<Item = (&'a str, &'a str)>) -> String {
-    let mut out = String::new();
+/// Kept within the content limit (its whole length counted), so huge names or arguments cost
+/// no more memory than the limit.
+pub(crate) fn tool_call_summary<'a>(
+    calls: impl Iterator<Item = (&'a str, &'a str)>,
+) -> crate::text::BoundedText {
+    let max = if crate::content::enabled() {
+        crate::content::max_length()
+    } else {
+        0
+    };
+    let mut out = crate::text::BoundedText::new(max);
     for (i, (name, arguments)) in calls.enumerate() {
         if i > 0 {
             out.push_str("; ");
         }
         out.push_str(name);
-        out.push('(');
+        out.push_str("(");
         out.push_str(arguments);
-        out.push(')');
+        out.push_str(")");
     }
     out
 }

@@ -272,9 +272,10 @@ impl RecordResponse for CreateChatCompletionResponse {
             let calls = choice.message.tool_calls.as_deref().unwrap_or_default();
             if content.is_none_or(str::is_empty) && !calls.is_empty() {
                 let calls = calls.iter().map(crate::messages::tool_call);
-                recorder.response(&crate::messages::tool_call_summary(
+                let summary = crate::messages::tool_call_summary(
                     calls.map(|(_, name, arguments)| (name, arguments)),
-                ));
+                );
+                recorder.response_with_length(summary.as_str(), summary.len());
             } else if let Some(content) = content {
                 recorder.response(content);
             }

@@ -319,7 +319,7 @@ impl ResponseFacts {
 
     /// A readable one-line summary of the first choice's tool calls:
     /// `get_weather({"location":"Paris"})`.
-    pub(crate) fn tool_call_summary(&self) -> String {
+    pub(crate) fn tool_call_summary(&self) -> crate::text::BoundedText {
         crate::messages::tool_call_summary(
             self.first()
                 .into_iter()

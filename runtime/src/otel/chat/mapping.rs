@@ -106,7 +106,8 @@ pub(super) fn record_fn_response(facts: &ResponseFacts, recorder: &Recorder<'_>)
         return;
     };
     if first.text.is_empty() && !first.tool_calls.is_empty() {
-        recorder.response(&facts.tool_call_summary());
+        let summary = facts.tool_call_summary();
+        recorder.response_with_length(summary.as_str(), summary.len());
     } else {
         // The text was cut as it arrived; record the kept part with the full length.
         recorder.response_with_length(first.text.as_str(), first.text.len());
