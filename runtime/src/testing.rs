@@ -720,7 +720,9 @@ impl MetricCapture {
 }
 
 /// `text` cut to at most `max` bytes on a UTF-8 character boundary, as every recorded text is.
-pub use crate::text::truncate;
+pub fn truncate(text: &str, max: usize) -> &str {
+    crate::text::truncate(text, max)
+}
 
 /// The span formatted as one JSON document, as [`ConsoleExporter`](crate::ConsoleExporter)
 /// writes it.

@@ -8,7 +8,7 @@ use core::fmt;
 
 /// `text` cut to at most `max` bytes on a UTF-8 character boundary.
 #[inline]
-pub fn truncate(text: &str, max: usize) -> &str {
+pub(crate) fn truncate(text: &str, max: usize) -> &str {
     if text.len() <= max {
         return text;
     }

@@ -78,6 +78,7 @@ impl SpanExporter for ConsoleExporter {
 }
 
 /// Formats a span as one JSON document in the console exporter's shape.
+#[cfg(feature = "testing")]
 pub(crate) fn span_to_json(span: &SpanData, resource: &Resource) -> String {
     let mut out = Vec::new();
     // Writing into a Vec cannot fail.

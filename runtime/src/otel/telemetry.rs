@@ -37,6 +37,7 @@ impl std::fmt::Debug for InjectedTracer {
 
 impl InjectedTracer {
     /// This crate's tracer from `provider`.
+    #[cfg(any(test, feature = "testing"))]
     pub(crate) fn new<P>(provider: &P) -> Self
     where
         P: TracerProvider,
