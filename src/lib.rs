@@ -5,6 +5,8 @@
 pub use traced_chat_macros::traced_chat;
 
 /// `testing`, when the runtime has it (the `testing` feature, or a dev-dependency that asks).
+// Without it the glob brings nothing: not an unused import to fix.
+#[allow(unused_imports, unreachable_pub)]
 pub use traced_chat_runtime::__optional::*;
 #[cfg(feature = "otel")]
 #[cfg_attr(docsrs, doc(cfg(feature = "otel")))]

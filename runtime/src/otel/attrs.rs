@@ -149,3 +149,10 @@ pub(crate) fn f32_value(value: f32) -> Value {
     let rounded = (wide * 1e6).round() / 1e6;
     Value::F64(if rounded.is_finite() { rounded } else { wide })
 }
+
+/// A server-chosen identifier (id, model, fingerprint) as recorded: cut to
+/// [`max_identifier_length`](crate::content::max_identifier_length), secrets masked.
+pub(crate) fn identifier(text: &str) -> std::sync::Arc<str> {
+    let limit = crate::content::max_identifier_length();
+    std::sync::Arc::from(crate::redact::redact_bounded(text, limit).as_ref())
+}

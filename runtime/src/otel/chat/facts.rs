@@ -12,6 +12,7 @@ use async_openai::types::chat::{
 
 use crate::content;
 use crate::messages::tool_call;
+use crate::otel::attrs::identifier;
 use crate::text::BoundedText;
 
 /// Limits read once per call.
@@ -155,11 +156,6 @@ pub(crate) struct ResponseFacts {
 /// `text` cut to the identifier limit, secrets masked.
 fn identifier_prefix(text: &str) -> std::borrow::Cow<'_, str> {
     crate::redact::redact_bounded(text, content::max_identifier_length())
-}
-
-/// An identifier as recorded: cut to the identifier limit, secrets masked.
-fn identifier(text: &str) -> Arc<str> {
-    Arc::from(identifier_prefix(text).as_ref())
 }
 
 impl ResponseFacts {

@@ -16,7 +16,7 @@ use async_openai::types::embeddings::{
 use opentelemetry::KeyValue;
 use opentelemetry::trace::FutureExt as _;
 
-use super::attrs::Attrs;
+use super::attrs::{Attrs, identifier};
 use super::call::{Call, Operation};
 use super::metrics::TokenUsage;
 use super::settings::Settings;
@@ -55,12 +55,6 @@ impl EmbeddingsSummary {
                 .map(|e| base64_dimension(&e.embedding.0)),
         }
     }
-}
-
-/// A server-chosen identifier as recorded: cut to the identifier limit, secrets masked.
-fn identifier(text: &str) -> Arc<str> {
-    let limit = crate::content::max_identifier_length();
-    Arc::from(crate::redact::redact_bounded(text, limit).as_ref())
 }
 
 /// What an embeddings call records.
