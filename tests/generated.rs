@@ -26,6 +26,9 @@
 
 mod support;
 
+#[path = "common/output.rs"]
+mod output;
+
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -1291,27 +1294,10 @@ fn wide_stream() -> impl Strategy<Value = Vec<CreateChatCompletionStreamResponse
         })
 }
 
-/// The `(id, name)` of each tool call of each message of `gen_ai.output.messages`.
+/// The `(id, name)` of each tool call of each message of `gen_ai.output.messages`, if the span
+/// has it.
 fn output_calls(span: &SpanData) -> Option<Vec<Vec<(String, String)>>> {
-    let json: serde_json::Value =
-        serde_json::from_str(str_attr(span, attr::GEN_AI_OUTPUT_MESSAGES)?).ok()?;
-    Some(
-        json.as_array()?
-            .iter()
-            .map(|message| {
-                message["parts"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter(|part| part["type"] == "tool_call")
-                    .map(|part| {
-                        let field = |key: &str| part[key].as_str().unwrap_or("").to_owned();
-                        (field("id"), field("name"))
-                    })
-                    .collect()
-            })
-            .collect(),
-    )
+    str_attr(span, attr::GEN_AI_OUTPUT_MESSAGES).map(output::tool_calls)
 }
 
 /// The documented bounds on a chat span: identifiers and names (attributes and inside

@@ -18,6 +18,8 @@
 
 #[path = "common/outcome.rs"]
 mod outcome;
+#[path = "common/output.rs"]
+mod output;
 #[path = "hostile/server.rs"]
 mod server;
 
@@ -515,30 +517,9 @@ fn strings(span: &SpanData, key: &str) -> Vec<String> {
 /// What the chat span's `gen_ai.output.messages` holds: per message, its tool calls' ids and
 /// names.
 fn output_tool_calls(span: &SpanData) -> Vec<Vec<(String, String)>> {
-    let Some(json) = attribute(span, attr::GEN_AI_OUTPUT_MESSAGES) else {
-        return Vec::new();
-    };
-    let messages: serde_json::Value =
-        serde_json::from_str(json.as_str().as_ref()).expect("output messages are JSON");
-    messages
-        .as_array()
-        .expect("an array of messages")
-        .iter()
-        .map(|message| {
-            message["parts"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter(|part| part["type"] == "tool_call")
-                .map(|part| {
-                    (
-                        part["id"].as_str().unwrap_or("").to_owned(),
-                        part["name"].as_str().unwrap_or("").to_owned(),
-                    )
-                })
-                .collect()
-        })
-        .collect()
+    attribute(span, attr::GEN_AI_OUTPUT_MESSAGES)
+        .map(|json| output::tool_calls(json.as_str().as_ref()))
+        .unwrap_or_default()
 }
 
 /// The documented bounds, on every span of a run: identifiers and names, counts, and the
